@@ -1,0 +1,165 @@
+"""The task specification (`task.yaml`), validated by pydantic.
+
+A task is a folder holding ``task.yaml``, ``instructions.md``, ``workspace/``, ``protected/``
+(``score.py`` and hidden data) and ``reference/``. See ``docs/task-format.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+
+
+def parse_duration(value: str | int | float) -> float:
+    """Parse a duration such as ``2h``, ``90m``, ``1h30m``, ``45s`` or a number of seconds.
+
+    Args:
+        value: The duration text, or seconds as a number.
+
+    Returns:
+        The duration in seconds.
+
+    Raises:
+        ValueError: If the text is not a duration.
+    """
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError(f"duration must be positive, got {value}")
+        return float(value)
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        match = _DURATION.match(text)
+        if not match or not any(match.groups()):
+            raise ValueError(
+                f"{value!r} is not a duration; write e.g. '2h', '30m', '1h30m', '45s' or seconds"
+            ) from None
+        h, m, s = (float(g) if g else 0.0 for g in match.groups())
+        seconds = h * 3600 + m * 60 + s
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {value!r}")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Format seconds compactly (``2h``, ``1h30m``, ``45s``)."""
+    seconds = round(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    parts = [f"{h}h" if h else "", f"{m}m" if m else "", f"{s}s" if s else ""]
+    return "".join(parts) or "0s"
+
+
+class StrictModel(BaseModel):
+    """Base for spec models: unknown keys are errors (a typo must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogOffset(StrictModel):
+    """``transform: {log_offset: c}``: t(y) = ln(y - c), e.g. a loss with an entropy floor c."""
+
+    log_offset: float
+
+
+class ScoringSpec(StrictModel):
+    """How a task's scores are read: direction, transform, aggregation, visibility, timeout."""
+
+    direction: Literal["lower", "higher"]
+    transform: Literal["none", "log"] | LogOffset = "none"
+    aggregation: Literal["best", "final"] = "best"
+    visible: bool = True
+    timeout: float = Field(default=120.0, gt=0, description="seconds one scoring run may take")
+    hide_scorer: bool = Field(
+        default=False, description="hide protected/score.py from the agent (RE-Bench shows it)"
+    )
+    protected_files: list[str] = Field(
+        default_factory=list,
+        description="workspace paths (globs) the agent must not change; hashed before and after",
+    )
+
+    @field_validator("transform", mode="before")
+    @classmethod
+    def _transform(cls, value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"log_offset"}:
+            return LogOffset(**value)
+        return value
+
+
+class ScaleSpec(StrictModel):
+    """One scale of a task (``mini`` for a 2-core CPU box, ``full`` for GPUs)."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    time_budget: float = Field(description="working time the agent gets, e.g. '2h'")
+    cpus: int = Field(default=2, ge=1)
+    memory_gb: float = Field(default=8.0, gt=0)
+    gpus: int = Field(default=0, ge=0)
+
+    @field_validator("time_budget", mode="before")
+    @classmethod
+    def _budget(cls, value: Any) -> float:
+        return parse_duration(value)
+
+
+class EnvironmentSpec(StrictModel):
+    """The Python environment the agent's sandbox gets (built once, cached, mounted read-only)."""
+
+    requirements: list[str] = Field(default_factory=list)
+    python: str = Field(default="/usr/bin/python3", description="base interpreter for the venv")
+
+
+class PermissionsSpec(StrictModel):
+    """What the agent's sandbox may reach."""
+
+    network: bool = False
+
+
+class ServiceSpec(StrictModel):
+    """A host-side service the task offers the agent on a budget (a judge, a code model)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    module: str = Field(description="file in protected/ defining handle(request, protected, params, state)")
+    budget: int = Field(ge=0, description="queries the agent may make per run")
+    description: str = ""
+
+
+class FamilySpec(StrictModel):
+    """A task family: instances generated from seeds by ``generate.py`` in the task folder."""
+
+    generator: str = "generate.py"
+    default_instances: int = Field(default=10, ge=1)
+    seed: int = 0
+
+
+class TaskSpec(StrictModel):
+    """The whole of ``task.yaml``."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: str
+    description: str
+    scoring: ScoringSpec
+    scales: dict[str, ScaleSpec]
+    environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
+    permissions: PermissionsSpec = Field(default_factory=PermissionsSpec)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    family: FamilySpec | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _scales(self) -> TaskSpec:
+        if "mini" not in self.scales:
+            raise ValueError("scales must define 'mini' (the CPU scale every task has)")
+        return self
+
+    def scale(self, name: str) -> ScaleSpec:
+        """The named scale, or a ValueError listing the ones there are."""
+        if name not in self.scales:
+            raise ValueError(
+                f"task {self.name!r} has no scale {name!r}; it has {sorted(self.scales)}"
+            )
+        return self.scales[name]

@@ -1,0 +1,61 @@
+"""``rdbench check``: calibrate tasks (starting and reference solutions through the real scorer)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from rdbench.cli.common import guarded, progress
+from rdbench.scoring.check import CheckReport, check_task
+from rdbench.task.loader import discover, load_task
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate and calibrate tasks: score starting and reference solutions",
+        description="Scores each task's starting and reference solutions through the real sandboxed "
+        "scoring path, stores the calibration (ys, yr) for this machine, and reports the values "
+        "normalised with the previously stored calibration.",
+    )
+    parser.add_argument("tasks", nargs="*", help="task names or folders")
+    parser.add_argument("--all", action="store_true", help="check every task on the search path")
+    parser.add_argument("--scale", default="mini", help="scale to check (default: mini)")
+    parser.add_argument("--repeats", type=int, default=2, help="scores per solution (default: 2)")
+    parser.add_argument("--instances", type=int, default=3, help="families: instances (default: 3)")
+    parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several)")
+    parser.add_argument("--no-save", action="store_true", help="don't store the new calibration")
+    parser.set_defaults(handler=guarded(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    names = list(discover()) if args.all else args.tasks
+    if not names:
+        raise ValueError("name a task (see `rdbench tasks`) or pass --all")
+    reports: list[CheckReport] = []
+    for name in names:
+        task = load_task(name)
+        if args.scale not in task.spec.scales:
+            progress(f"{task.name}: no scale {args.scale!r}; skipped")
+            continue
+        report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
+                                        progress=progress, save=not args.no_save))
+        reports.append(report)
+        if not args.json:
+            _print(report)
+    if args.json:
+        payload = [r.model_dump() for r in reports]
+        print(json.dumps(payload[0] if len(payload) == 1 and not args.all else payload, indent=2))
+    return 0 if all(r.ok for r in reports) else 1
+
+
+def _print(report: CheckReport) -> None:
+    status = "ok" if report.ok else "FAILED"
+    print(f"{report.task} ({report.scale}): {status} in {report.seconds:.0f} s")
+    print(f"  starting  {report.starting}  (normalised {report.normalized_starting})")
+    print(f"  reference {report.reference}  (normalised {report.normalized_reference})")
+    if report.noise is not None:
+        print(f"  noise (std of transformed repeats) {report.noise:.4g}")
+    for problem in report.problems:
+        print(f"  problem: {problem}")

@@ -1,0 +1,62 @@
+"""``rdbench tasks``: the table of tasks, scales, budgets and calibration status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rdbench.cli.common import guarded
+from rdbench.scoring.calibration import load_calibration
+from rdbench.task.errors import TaskFormatError
+from rdbench.task.loader import discover, load_task
+from rdbench.task.spec import format_duration
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("tasks", help="list tasks, scales, budgets, calibration status")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(handler=guarded(run))
+
+
+def rows() -> list[dict[str, object]]:
+    """One row per (task, scale), with an error row for a malformed task."""
+    out: list[dict[str, object]] = []
+    for name, path in discover().items():
+        try:
+            task = load_task(path)
+        except TaskFormatError as error:
+            out.append({"task": name, "scale": "-", "error": str(error)})
+            continue
+        for scale, spec in task.spec.scales.items():
+            cal = load_calibration(task.name, scale)
+            out.append({
+                "task": task.name,
+                "scale": scale,
+                "budget": format_duration(spec.time_budget),
+                "resources": f"{spec.cpus} cpu, {spec.memory_gb:g} GB" + (f", {spec.gpus} gpu" if spec.gpus else ""),
+                "kind": "family" if task.is_family else "task",
+                "scoring": f"{task.spec.scoring.direction}/{task.spec.scoring.aggregation}",
+                "calibrated": None if cal is None else {"starting": cal.starting, "reference": cal.reference},
+            })
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    table = rows()
+    if args.json:
+        print(json.dumps(table, indent=2))
+        return 0
+    header = f"{'task':<20} {'scale':<6} {'budget':<7} {'kind':<7} {'scoring':<12} {'resources':<22} calibration"
+    print(header)
+    print("-" * len(header))
+    for row in table:
+        if "error" in row:
+            print(f"{row['task']:<20} INVALID: {row['error']}")
+            continue
+        cal = row["calibrated"]
+        cal_text = "not calibrated (rdbench check)" if cal is None else (
+            f"starting {cal['starting']:.4g}, reference {cal['reference']:.4g}"  # type: ignore[index]
+        )
+        print(f"{row['task']!s:<20} {row['scale']!s:<6} {row['budget']!s:<7} {row['kind']!s:<7} "
+              f"{row['scoring']!s:<12} {row['resources']!s:<22} {cal_text}")
+    return 0

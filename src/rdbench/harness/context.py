@@ -1,0 +1,160 @@
+"""The state of one rdbench run (one Inspect sample): task, clock, score log, services.
+
+The setup solver creates a :class:`RunContext` and makes it current; tools, agents, host services
+and the scorer reach it with :func:`current_run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from inspect_ai.util import Store
+
+from rdbench.scoring.log import STORE_KEY, EntrySource, ScoreEntry, ScoreLog
+from rdbench.scoring.runner import score_workspace
+from rdbench.task.assets import Materialized
+from rdbench.task.loader import LoadedTask
+
+if TYPE_CHECKING:
+    from rdbench.sandbox.provider import BwrapSandboxEnvironment
+
+_current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
+    "rdbench_run", default=None
+)
+_by_id: dict[str, RunContext] = {}
+RUN_ID_KEY = "rdbench:run_id"
+"""Key of the run id in the sample store."""
+
+
+def _working_time() -> float:
+    """Inspect's working time of the current sample (excludes waits on model rate limits)."""
+    try:
+        from inspect_ai._util.working import sample_working_time
+
+        return float(sample_working_time())
+    except Exception:
+        return time.monotonic()
+
+
+@dataclass
+class RunContext:
+    """One run of a task by an agent or a person."""
+
+    run_id: str
+    materialized: Materialized
+    environment: Path
+    sandbox: BwrapSandboxEnvironment
+    time_budget_s: float
+    score_log: ScoreLog
+    agent: str = "unknown"
+    gpus: list[int] = field(default_factory=list)
+    integrity_before: dict[str, str] = field(default_factory=dict)
+    service_usage: dict[str, int] = field(default_factory=dict)
+    service_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    submitted: bool = False
+    store: Store | None = None
+    started_working: float = field(default_factory=_working_time)
+    started_wall: float = field(default_factory=time.time)
+    _score_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def task(self) -> LoadedTask:
+        return self.materialized.task
+
+    @property
+    def scale(self) -> str:
+        return self.materialized.scale
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.task.spec.scale(self.scale).params)
+
+    @property
+    def visible(self) -> bool:
+        return self.task.spec.scoring.visible
+
+    @property
+    def workspace_path(self) -> Path:
+        return Path(self.sandbox.workspace_path)
+
+    def elapsed_s(self) -> float:
+        """Working time since the run started, in seconds."""
+        return max(0.0, _working_time() - self.started_working)
+
+    def remaining_s(self) -> float:
+        """Working time left of the budget, in seconds (never negative)."""
+        return max(0.0, self.time_budget_s - self.elapsed_s())
+
+    async def score(self, source: EntrySource = "agent") -> ScoreEntry:
+        """Score the current workspace (snapshot + protected scorer) and log the entry.
+
+        The agent's sandbox is frozen while the snapshot is scored, so background jobs can neither
+        change what is scored nor compete with it for the CPU. Never raises for a bad submission:
+        an invalid one gets ``value=None`` and a message.
+        """
+        async with self._score_lock:
+            await self.sandbox.freeze()
+            try:
+                result = await score_workspace(
+                    self.materialized, self.workspace_path, self.environment, gpus=self.gpus
+                )
+            finally:
+                await self.sandbox.thaw()
+            entry = ScoreEntry(
+                index=self.score_log.next_index(),
+                timestamp=time.time(),
+                elapsed_s=self.elapsed_s(),
+                value=result.value,
+                message=result.message,
+                details=result.details,
+                duration_s=result.duration_s,
+                source=source,
+            )
+            entry = self.score_log.append(entry)
+            if self.store is not None:
+                self.store.set(STORE_KEY, [e.model_dump(mode="json") for e in self.score_log.entries])
+            return entry
+
+    def agent_view(self, entry: ScoreEntry) -> dict[str, Any]:
+        """What the agent may see of an entry (no details; no value when scores are hidden)."""
+        return entry.for_agent(self.visible)
+
+    def status(self) -> dict[str, Any]:
+        """Time used and left, and the number of score calls so far."""
+        return {
+            "task": self.task.name,
+            "scale": self.scale,
+            "elapsed_s": round(self.elapsed_s(), 1),
+            "remaining_s": round(self.remaining_s(), 1),
+            "time_budget_s": self.time_budget_s,
+            "score_calls": len(self.score_log.entries),
+            "submitted": self.submitted,
+        }
+
+
+def activate(run: RunContext) -> None:
+    """Make ``run`` the current run of this sample."""
+    _current.set(run)
+    _by_id[run.run_id] = run
+
+
+def current_run(run_id: str | None = None) -> RunContext:
+    """The current sample's run.
+
+    Raises:
+        RuntimeError: Outside an rdbench sample.
+    """
+    run = _by_id.get(run_id) if run_id else _current.get()
+    if run is None:
+        raise RuntimeError("no rdbench run is active: this must be called inside an rdbench task sample")
+    return run
+
+
+def release(run: RunContext) -> None:
+    """Forget a finished run."""
+    _by_id.pop(run.run_id, None)

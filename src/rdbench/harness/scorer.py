@@ -1,0 +1,119 @@
+"""The ``rdbench`` Inspect scorer: the run's score from its score log, normalised, with its record."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from typing import Any
+
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    Target,
+    mean,
+    metric,
+    scorer,
+    stderr,
+)
+from inspect_ai.solver import TaskState
+
+from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, release
+from rdbench.scoring.calibration import load_calibration
+from rdbench.scoring.integrity import compare, hash_files
+from rdbench.scoring.normalise import aggregate, normalise
+from rdbench.scoring.record import RECORD_KEY, RunRecord
+
+
+async def final_record(run: RunContext, state: TaskState | None = None) -> RunRecord:
+    """Finish a run: final scoring where needed, integrity, aggregation, normalisation."""
+    spec = run.task.spec
+    scoring = spec.scoring
+    agent_entries = [e for e in run.score_log.entries if e.source != "final"]
+    if scoring.aggregation == "final" or not agent_entries:
+        await run.score(source="final")
+    entries = run.score_log.entries
+    after = hash_files(run.workspace_path, scoring.protected_files)
+    integrity = compare(run.integrity_before, after)
+    chosen = aggregate(entries, scoring.direction, scoring.aggregation)
+    raw = chosen.value if chosen is not None else None
+    calibration = load_calibration(run.task.name, run.scale)
+    normalised = None
+    if integrity.ok and calibration is not None:
+        normalised = normalise(raw, calibration.starting, calibration.reference, scoring.transform)
+    if not integrity.ok:
+        raw = None
+    tokens = state.token_usage if state is not None else None
+    return RunRecord(
+        task=run.task.name,
+        task_version=spec.version,
+        scale=run.scale,
+        instance=run.materialized.instance,
+        agent=run.agent,
+        direction=scoring.direction,
+        transform=scoring.transform if isinstance(scoring.transform, str) else scoring.transform.model_dump(),
+        aggregation=scoring.aggregation,
+        time_budget_s=run.time_budget_s,
+        working_time_s=run.elapsed_s(),
+        raw_score=raw,
+        normalised_score=normalised,
+        chosen_entry=None if chosen is None else chosen.index,
+        calibration=calibration,
+        score_log=entries,
+        integrity=integrity,
+        tokens=tokens,
+        service_usage=dict(run.service_usage),
+    )
+
+
+@scorer(metrics=[mean(), stderr()], name="rdbench")
+def rdbench_scorer() -> Scorer:
+    """Score a run: value = normalised score (NaN when undefined), metadata = the RunRecord."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        run = current_run(state.store.get(RUN_ID_KEY))
+        try:
+            record = await final_record(run, state)
+        finally:
+            release(run)
+        value = record.normalised_score
+        chosen = next((e for e in record.score_log if e.index == record.chosen_entry), None)
+        explanation = "no valid score" if chosen is None else chosen.message
+        if not record.integrity.ok:
+            explanation = f"INVALID: protected files changed: {', '.join(record.integrity.changed)}"
+        elif record.calibration is None:
+            explanation += f" (not normalised: run `rdbench check {record.task}` to calibrate)"
+        return Score(
+            value=math.nan if value is None else value,
+            answer=None if record.raw_score is None else f"{record.raw_score:.6g}",
+            explanation=explanation,
+            metadata={RECORD_KEY: record.model_dump(mode="json"),
+                      "rdbench_task_root": str(run.task.root)},
+        )
+
+    return score
+
+
+@metric(name="family")
+def family_metric(metrics_py: str) -> Metric:
+    """A task family's own metrics (``metrics.py``) over the samples' final scores."""
+
+    def compute(scores: list[SampleScore]) -> Any:
+        spec = importlib.util.spec_from_file_location("rdbench_family_metrics", metrics_py)
+        if spec is None or spec.loader is None:
+            return {}
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        results = []
+        for sample_score in scores:
+            meta = sample_score.score.metadata or {}
+            record = meta.get(RECORD_KEY) or {}
+            log = record.get("score_log") or []
+            chosen = next((e for e in log if e.get("index") == record.get("chosen_entry")), None)
+            results.append({"value": record.get("raw_score"),
+                            "details": (chosen or {}).get("details") or {}})
+        values = module.metrics(results)
+        return {k: float(v) for k, v in values.items()}
+
+    return compute

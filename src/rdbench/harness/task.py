@@ -1,0 +1,213 @@
+"""From a task folder to an Inspect ``Task``: samples, sandbox, setup, tools, scorer, limits."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from inspect_ai import Task
+from inspect_ai.agent import Agent, react
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.solver import Generate, Solver, TaskState, solver
+from inspect_ai.tool import bash, python
+from inspect_ai.util import SandboxEnvironmentSpec, sandbox, store
+
+from rdbench.harness.context import RUN_ID_KEY, RunContext, activate, current_run
+from rdbench.harness.scorer import rdbench_scorer
+from rdbench.harness.services import make_handler, service_wrappers
+from rdbench.harness.tools import score, score_log
+from rdbench.paths import cache_dir
+from rdbench.sandbox.config import AGENT_HOME, BwrapConfig, Mount
+from rdbench.sandbox.hostcall import HostCallServer
+from rdbench.sandbox.provider import BwrapSandboxEnvironment
+from rdbench.scoring.integrity import hash_files
+from rdbench.scoring.log import ScoreLog
+from rdbench.task.assets import Materialized, materialize
+from rdbench.task.environment import ensure_environment
+from rdbench.task.loader import LoadedTask, load_task
+from rdbench.task.spec import parse_duration
+
+SERVICES_TARGET = "/opt/rdbench/services"
+_servers: dict[str, HostCallServer] = {}
+
+
+def default_solver() -> Agent:
+    """Inspect's react agent with the research tools (the registry uses ``rdbench/react``)."""
+    return react(
+        tools=[bash(timeout=600), python(timeout=600), score(), score_log()],
+        submit=False,
+    )
+
+
+def make_task(
+    task: str | Path | LoadedTask,
+    scale: str = "mini",
+    budget: str | float | None = None,
+    solver: Solver | Agent | None = None,
+    instances: int | None = None,
+    seed: int | None = None,
+    agent_name: str | None = None,
+    gpus: list[int] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Task:
+    """Build the Inspect task for one rdbench task at one scale.
+
+    Args:
+        task: Task name, folder, or loaded task.
+        scale: ``mini`` (CPU) or ``full`` (GPU) or another scale the task defines.
+        budget: Working-time budget (e.g. ``"30m"``); the scale's ``time_budget`` when None.
+        solver: The agent; Inspect's react agent with the research tools when None.
+        instances: Families only: how many instances (samples) to generate.
+        seed: Families only: the first instance seed (the family's default when None).
+        agent_name: Name recorded in the run record (e.g. ``human:alice``); the solver's when None.
+        gpus: GPU indices given to each sample's sandbox (``full`` scale).
+        progress: Receives progress lines (environment builds, asset preparation).
+    """
+    loaded = task if isinstance(task, LoadedTask) else load_task(task)
+    spec = loaded.spec
+    scale_spec = spec.scale(scale)
+    budget_s = parse_duration(budget) if budget is not None else scale_spec.time_budget
+    say = progress or (lambda message: print(message, file=sys.stderr))
+    environment = ensure_environment(spec.environment, say)
+    materialized = _materialize_all(loaded, scale, instances, seed, say)
+    samples = [_sample(loaded, scale, budget_s, mat, environment) for mat in materialized]
+    mounts = []
+    if not spec.scoring.hide_scorer:
+        mounts.append(Mount(source=loaded.scorer_path, target=f"{AGENT_HOME}/score.py"))
+    if spec.services:
+        wrappers = service_wrappers(
+            cache_dir() / "services" / loaded.name, [s.name for s in spec.services]
+        )
+        mounts.append(Mount(source=wrappers, target=SERVICES_TARGET))
+    config = BwrapConfig(
+        mounts=mounts,
+        python_env=environment,
+        network=spec.permissions.network,
+        memory_mb=int(scale_spec.memory_gb * 1024),
+        gpus=gpus or [],
+        env={"RDBENCH_EXTRA_PATH": SERVICES_TARGET} if spec.services else {},
+    )
+    name = agent_name or _solver_name(solver)
+    metrics = _family_metrics(loaded)
+    return Task(
+        dataset=MemoryDataset(samples, name=loaded.name),
+        setup=rdbench_setup(name, gpus or []),
+        solver=solver if solver is not None else default_solver(),
+        scorer=rdbench_scorer(),
+        metrics=metrics,
+        cleanup=_cleanup,
+        sandbox=SandboxEnvironmentSpec("bwrap", config),
+        working_limit=int(budget_s),
+        time_limit=int(budget_s * 2 + 900),
+        name=loaded.name,
+        version=spec.version,
+        metadata={"rdbench_task": loaded.name, "rdbench_scale": scale, "rdbench_budget_s": budget_s,
+                  "rdbench_agent": name},
+    )
+
+
+def _materialize_all(
+    loaded: LoadedTask, scale: str, instances: int | None, seed: int | None, say: Callable[[str], None]
+) -> list[Materialized]:
+    family = loaded.spec.family
+    if family is None:
+        if instances not in (None, 1):
+            say(f"{loaded.name} is not a task family; --instances ignored (use --epochs for repeats)")
+        return [materialize(loaded, scale, progress=say)]
+    count = instances or family.default_instances
+    first = family.seed if seed is None else seed
+    say(f"generating {count} instances of {loaded.name} (seeds {first}..{first + count - 1})")
+    return [materialize(loaded, scale, seed=first + i, progress=say) for i in range(count)]
+
+
+def _sample(
+    loaded: LoadedTask, scale: str, budget_s: float, mat: Materialized, environment: Path
+) -> Sample:
+    text = loaded.instructions(scale, budget_s)
+    if mat.extra_instructions:
+        text = f"{text}\n\n{mat.extra_instructions}"
+    return Sample(
+        id=mat.instance or loaded.name,
+        input=text,
+        metadata={
+            "rdbench_task_root": str(loaded.root),
+            "rdbench_scale": scale,
+            "rdbench_seed": None if mat.metadata is None else mat.metadata.get("seed"),
+            "rdbench_materialized": str(mat.root),
+            "rdbench_workspace": str(mat.workspace),
+            "rdbench_environment": str(environment),
+            "rdbench_budget_s": budget_s,
+        },
+    )
+
+
+def _solver_name(solver: Solver | Agent | None) -> str:
+    if solver is None:
+        return "react"
+    from inspect_ai._util.registry import is_registry_object, registry_info
+
+    if is_registry_object(solver):
+        return str(registry_info(solver).name)
+    return getattr(solver, "__name__", type(solver).__name__)
+
+
+def _family_metrics(loaded: LoadedTask) -> list[Any] | None:
+    if loaded.spec.family is None or not (loaded.root / "metrics.py").exists():
+        return None
+    from inspect_ai.scorer import mean, stderr
+
+    from rdbench.harness.scorer import family_metric
+
+    return [mean(), stderr(), family_metric(str(loaded.root / "metrics.py"))]
+
+
+@solver
+def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
+    """Prepare the run: its context, the host services socket, and the integrity baseline."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        meta = state.metadata
+        loaded = load_task(meta["rdbench_task_root"])
+        mat = Materialized(
+            task=loaded,
+            scale=meta["rdbench_scale"],
+            root=Path(meta["rdbench_materialized"]),
+            instance=None if meta.get("rdbench_seed") is None else f"{loaded.name}/{meta['rdbench_seed']}",
+        )
+        env = sandbox().as_type(BwrapSandboxEnvironment)
+        run_id = uuid.uuid4().hex
+        run_dir = cache_dir() / "runs" / run_id
+        run = RunContext(
+            run_id=run_id,
+            materialized=mat,
+            environment=Path(meta["rdbench_environment"]),
+            sandbox=env,
+            time_budget_s=float(meta["rdbench_budget_s"]),
+            score_log=ScoreLog(run_dir / "score_log.jsonl"),
+            agent=agent_name,
+            gpus=gpus,
+            store=store(),
+        )
+        run.integrity_before = hash_files(env.workspace_path, loaded.spec.scoring.protected_files)
+        activate(run)
+        state.store.set(RUN_ID_KEY, run_id)
+        server = HostCallServer(env.run_dir / "service.sock", make_handler(run))
+        await server.start()
+        _servers[run_id] = server
+        return state
+
+    return solve
+
+
+async def _cleanup(state: TaskState) -> None:
+    run_id = state.store.get(RUN_ID_KEY)
+    if run_id and run_id in _servers:
+        await _servers.pop(run_id).stop()
+
+
+def run_for(state: TaskState) -> RunContext:
+    """The run of a sample's state."""
+    return current_run(state.store.get(RUN_ID_KEY))

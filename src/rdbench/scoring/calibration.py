@@ -1,0 +1,89 @@
+"""Calibration: the starting and reference solutions' scores on this machine (``rdbench check``).
+
+Stored as JSON under ``<cache>/calibrations/<task>/<scale>-<fingerprint>.json``; runs record the
+calibration that normalised them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+from rdbench.paths import cache_dir
+from rdbench.scoring.machine import machine_description, machine_fingerprint
+from rdbench.scoring.normalise import Transform, transform_value
+from rdbench.scoring.record import Calibration
+
+
+def calibration_path(task: str, scale: str, fingerprint: str | None = None) -> Path:
+    fp = fingerprint or machine_fingerprint()
+    return cache_dir() / "calibrations" / task / f"{scale}-{fp}.json"
+
+
+def load_calibration(task: str, scale: str) -> Calibration | None:
+    """The stored calibration for this machine, or None."""
+    path = calibration_path(task, scale)
+    if not path.exists():
+        return None
+    try:
+        return Calibration.model_validate(json.loads(path.read_text()))
+    except ValueError:
+        return None
+
+
+def save_calibration(calibration: Calibration) -> Path:
+    path = calibration_path(calibration.task, calibration.scale, calibration.fingerprint)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(calibration.model_dump_json(indent=2))
+    tmp.replace(path)
+    return path
+
+
+def summarise(values: list[float | None]) -> float:
+    """The central value of repeated scores (median of the valid ones; NaN if none)."""
+    valid = [v for v in values if v is not None and math.isfinite(v)]
+    return statistics.median(valid) if valid else math.nan
+
+
+def noise(groups: list[list[float | None]], transform: Transform) -> float | None:
+    """Pooled standard deviation of transformed repeated scores of the same solution."""
+    squares = 0.0
+    dof = 0
+    for values in groups:
+        t = [transform_value(v, transform) for v in values if v is not None]
+        t = [x for x in t if math.isfinite(x)]
+        if len(t) >= 2:
+            mean = sum(t) / len(t)
+            squares += sum((x - mean) ** 2 for x in t)
+            dof += len(t) - 1
+    return math.sqrt(squares / dof) if dof else None
+
+
+def make_calibration(
+    task: str,
+    version: str,
+    scale: str,
+    starting_values: list[float | None],
+    reference_values: list[float | None],
+    transform: Transform,
+    seconds: float,
+) -> Calibration:
+    """Build a calibration record from repeated scores."""
+    return Calibration(
+        task=task,
+        task_version=version,
+        scale=scale,
+        starting=summarise(starting_values),
+        reference=summarise(reference_values),
+        starting_values=[v for v in starting_values if v is not None],
+        reference_values=[v for v in reference_values if v is not None],
+        noise=noise([starting_values, reference_values], transform),
+        fingerprint=machine_fingerprint(),
+        machine=machine_description(),
+        created=time.time(),
+        seconds=seconds,
+    )

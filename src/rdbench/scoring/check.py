@@ -1,0 +1,166 @@
+"""``rdbench check``: score the starting and reference solutions through the real scoring path."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
+from rdbench.scoring.normalise import is_better, normalise
+from rdbench.scoring.runner import ScoreResult, score_workspace
+from rdbench.task.assets import Materialized, materialize
+from rdbench.task.environment import ensure_environment
+from rdbench.task.loader import LoadedTask
+
+
+class CheckReport(BaseModel):
+    """What ``rdbench check --json`` prints for one task."""
+
+    task: str
+    scale: str
+    starting: float | None
+    reference: float | None
+    normalized_starting: float | None
+    normalized_reference: float | None
+    repeats: int
+    seconds: float
+    noise: float | None = None
+    instances: int = 1
+    previous_calibration: bool = False
+    ok: bool = True
+    problems: list[str] = []
+    messages: dict[str, str] = {}
+
+
+def reference_workspace(mat: Materialized, into: Path) -> Path:
+    """The starting workspace with the reference solution laid over it, in a new folder."""
+    target = into / "reference-workspace"
+    shutil.copytree(mat.workspace, target, symlinks=True)
+    if mat.reference.is_dir():
+        shutil.copytree(mat.reference, target, dirs_exist_ok=True, symlinks=True)
+    return target
+
+
+def _mean_of_medians(per_instance: list[list[float | None]]) -> float | None:
+    medians = []
+    for values in per_instance:
+        valid = [v for v in values if v is not None and math.isfinite(v)]
+        if not valid:
+            return None
+        medians.append(statistics.median(valid))
+    return sum(medians) / len(medians) if medians else None
+
+
+async def check_task(
+    task: LoadedTask,
+    scale: str = "mini",
+    repeats: int = 2,
+    instances: int = 3,
+    progress: Callable[[str], None] | None = None,
+    save: bool = True,
+) -> CheckReport:
+    """Calibrate ``task``: score starting and reference ``repeats`` times each; store the result.
+
+    The normalised values in the report use the calibration stored before this check, when one
+    exists, so a second check shows how stable the task's scores are on this machine.
+    """
+    say = progress or (lambda message: None)
+    started = time.monotonic()
+    env = ensure_environment(task.spec.environment, say)
+    family = task.spec.family
+    seeds: list[int | None] = [None] if family is None else [family.seed + i for i in range(instances)]
+    starting: list[list[float | None]] = []
+    reference: list[list[float | None]] = []
+    messages: dict[str, str] = {}
+    for seed in seeds:
+        mat = materialize(task, scale, seed=seed, progress=say)
+        with tempfile.TemporaryDirectory(prefix="rdbench-check-") as tmp:
+            ref_ws = reference_workspace(mat, Path(tmp))
+            s_vals: list[float | None] = []
+            r_vals: list[float | None] = []
+            for i in range(repeats):
+                label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
+                say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
+                s = await score_workspace(mat, mat.workspace, env)
+                say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
+                say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
+                r = await score_workspace(mat, ref_ws, env)
+                say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
+                s_vals.append(s.value)
+                r_vals.append(r.value)
+                _remember(messages, s, r)
+            starting.append(s_vals)
+            reference.append(r_vals)
+    return _report(task, scale, repeats, len(seeds), starting, reference, messages,
+                   time.monotonic() - started, save)
+
+
+def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:
+    messages.setdefault("starting", s.message)
+    messages.setdefault("reference", r.message)
+    if s.value is None:
+        messages["starting_error"] = s.message + " " + str(s.details.get("stderr_tail", ""))[-800:]
+    if r.value is None:
+        messages["reference_error"] = r.message + " " + str(r.details.get("stderr_tail", ""))[-800:]
+
+
+def _report(
+    task: LoadedTask,
+    scale: str,
+    repeats: int,
+    n_instances: int,
+    starting: list[list[float | None]],
+    reference: list[list[float | None]],
+    messages: dict[str, str],
+    seconds: float,
+    save: bool,
+) -> CheckReport:
+    scoring = task.spec.scoring
+    ys = _mean_of_medians(starting)
+    yr = _mean_of_medians(reference)
+    problems = []
+    if ys is None:
+        problems.append("the starting solution did not get a valid score on every repeat")
+    if yr is None:
+        problems.append("the reference solution did not get a valid score on every repeat")
+    if ys is not None and yr is not None and not is_better(yr, ys, scoring.direction):
+        problems.append(f"the reference ({yr:.6g}) does not beat the starting solution ({ys:.6g})")
+    previous = load_calibration(task.name, scale)
+    base_s, base_r = (previous.starting, previous.reference) if previous else (ys, yr)
+    norm: dict[str, Any] = {"s": None, "r": None}
+    if base_s is not None and base_r is not None:
+        norm["s"] = normalise(ys, base_s, base_r, scoring.transform)
+        norm["r"] = normalise(yr, base_s, base_r, scoring.transform)
+    flat_s = [v for vals in starting for v in vals]
+    flat_r = [v for vals in reference for v in vals]
+    calibration = None
+    if not problems and ys is not None and yr is not None:
+        calibration = make_calibration(task.name, task.spec.version, scale, flat_s, flat_r,
+                                       scoring.transform, seconds)
+        calibration = calibration.model_copy(update={"starting": ys, "reference": yr})
+        if save:
+            save_calibration(calibration)
+    return CheckReport(
+        task=task.name,
+        scale=scale,
+        starting=ys,
+        reference=yr,
+        normalized_starting=norm["s"],
+        normalized_reference=norm["r"],
+        repeats=repeats,
+        seconds=round(seconds, 2),
+        noise=None if calibration is None else calibration.noise,
+        instances=n_instances,
+        previous_calibration=previous is not None,
+        ok=not problems,
+        problems=problems,
+        messages=messages,
+    )

@@ -1,0 +1,4 @@
+"""Inspect AI plugin entry point: registers rdbench's sandbox, tasks and agents with Inspect."""
+
+from rdbench.sandbox.provider import BwrapSandboxEnvironment as BwrapSandboxEnvironment
+from rdbench.suite import SUITE as SUITE

@@ -1,0 +1,206 @@
+"""Building the bubblewrap command line: an allow-list of mounts, namespaces, user, devices.
+
+Shared by the persistent per-sample sandbox and the one-shot scoring sandbox.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, Mount
+from rdbench.sandbox.errors import SandboxSetupError
+
+AGENT_UID = 1000
+AGENT_GID = 1000
+SERVICES_DIR = "/opt/rdbench/services"
+DEFAULT_PATH = f"{ENV_DIR}/bin:{TOOLS_DIR}:{SERVICES_DIR}:/usr/local/bin:/usr/bin:/bin"
+# System paths bound read-only when present. Never "/" as a whole, never /home, /root or /work.
+SYSTEM_RO = ["/usr", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/ld.so.cache",
+             "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf",
+             "/etc/mime.types", "/etc/python3", "/etc/python3.11", "/etc/fonts", "/etc/gitconfig"]
+MERGED_USR_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64",
+                    "/lib32": "usr/lib32", "/libx32": "usr/libx32"}
+
+
+@cache
+def bwrap_path() -> str:
+    """The bwrap binary, checked to work (user namespaces enabled).
+
+    Raises:
+        SandboxSetupError: bwrap is missing or cannot create namespaces, with the fix.
+    """
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxSetupError(
+            "bubblewrap (bwrap) is not installed; install it with `sudo apt-get install bubblewrap` "
+            "(Debian/Ubuntu) or your distribution's package, then retry"
+        )
+    probe = subprocess.run(
+        [path, "--unshare-user", "--unshare-pid", "--ro-bind", "/usr", "/usr",
+         *sum((["--symlink", t, s] for s, t in MERGED_USR_LINKS.items() if os.path.islink(s)), []),
+         "--proc", "/proc", "--dev", "/dev", "true"],
+        capture_output=True, text=True,
+    )
+    if probe.returncode != 0:
+        raise SandboxSetupError(
+            f"bubblewrap cannot create a sandbox here ({probe.stderr.strip()}). Unprivileged user "
+            "namespaces are probably disabled: enable them with "
+            "`sudo sysctl -w kernel.unprivileged_userns_clone=1` (Debian) and "
+            "`sudo sysctl -w user.max_user_namespaces=15000`, or on Ubuntu 24.04+ "
+            "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
+        )
+    return path
+
+
+@dataclass
+class SandboxLayout:
+    """Everything that goes into one bwrap command line."""
+
+    workspace: Path | None = None
+    workspace_target: str = WORKSPACE
+    mounts: list[Mount] = field(default_factory=list)
+    python_env: Path | None = None
+    network: bool = False
+    gpus: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    hostname: str = "rdbench"
+
+
+def _etc_files(workdir: Path) -> dict[str, Path]:
+    """Generated /etc/passwd, /etc/group and /etc/hosts for the agent user."""
+    files = {
+        "passwd": f"root:x:0:0:root:/root:/bin/sh\nagent:x:{AGENT_UID}:{AGENT_GID}:agent:{AGENT_HOME}:/bin/bash\n"
+                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        "group": f"root:x:0:\nagent:x:{AGENT_GID}:\nnogroup:x:65534:\n",
+        "hosts": "127.0.0.1 localhost rdbench\n::1 localhost ip6-localhost\n",
+    }
+    out = {}
+    for name, text in files.items():
+        path = workdir / f"etc-{name}"
+        path.write_text(text)
+        out[f"/etc/{name}"] = path
+    return out
+
+
+def base_environment(layout: SandboxLayout) -> dict[str, str]:
+    """The environment of commands in the sandbox."""
+    env = {
+        "HOME": AGENT_HOME,
+        "USER": "agent",
+        "LOGNAME": "agent",
+        "PATH": DEFAULT_PATH,
+        "LANG": "C.UTF-8",
+        "TERM": "xterm",
+        "TMPDIR": "/tmp",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if layout.python_env is not None:
+        env["VIRTUAL_ENV"] = ENV_DIR
+    if layout.gpus:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in layout.gpus)
+    env.update(layout.env)
+    return env
+
+
+def _interpreter_prefix(venv: Path) -> str | None:
+    """The base interpreter's prefix of a venv, when it lives outside /usr (e.g. pyenv)."""
+    cfg = venv / "pyvenv.cfg"
+    if not cfg.exists():
+        return None
+    for line in cfg.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            home = Path(value.strip()).resolve()
+            prefix = home.parent
+            if not str(prefix).startswith("/usr"):
+                return str(prefix)
+    return None
+
+
+def gpu_args(gpus: list[int]) -> list[str]:
+    """Bind only the assigned NVIDIA devices (plus the shared control devices)."""
+    if not gpus:
+        return []
+    args: list[str] = []
+    for index in gpus:
+        device = f"/dev/nvidia{index}"
+        if not os.path.exists(device):
+            raise SandboxSetupError(f"GPU {index} was assigned but {device} does not exist")
+        args += ["--dev-bind", device, device]
+    for shared in ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/nvidia-modeset",
+                   *glob.glob("/dev/nvidia-caps/*")]:
+        if os.path.exists(shared):
+            args += ["--dev-bind", shared, shared]
+    if os.path.isdir("/sys"):
+        args += ["--ro-bind", "/sys", "/sys"]
+    return args
+
+
+def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
+    """The bwrap arguments (without the command) for ``layout``.
+
+    Args:
+        layout: Mounts, environment, network and devices.
+        workdir: A host directory for generated files (/etc/passwd, ...), kept while the sandbox runs.
+    """
+    args = [bwrap_path(), "--die-with-parent", "--new-session", "--unshare-all"]
+    if layout.network:
+        args.append("--share-net")
+    args += ["--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_GID),
+             "--hostname", layout.hostname, "--cap-drop", "ALL"]
+    for path in SYSTEM_RO:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    for link, target in MERGED_USR_LINKS.items():
+        if os.path.islink(link):
+            args += ["--symlink", target, link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    for target, source in _etc_files(workdir).items():
+        args += ["--ro-bind", str(source), target]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
+             "--dir", "/var/tmp", "--tmpfs", "/home", "--dir", AGENT_HOME]
+    if layout.workspace is not None:
+        args += ["--bind", str(layout.workspace), layout.workspace_target]
+    if layout.python_env is not None:
+        args += ["--ro-bind", str(layout.python_env), ENV_DIR]
+        prefix = _interpreter_prefix(layout.python_env)
+        if prefix is not None:
+            args += ["--ro-bind", prefix, prefix]
+    args += ["--ro-bind", str(tools_dir()), TOOLS_DIR]
+    for mount in layout.mounts:
+        flag = "--bind" if mount.mode == "rw" else "--ro-bind"
+        args += [flag, str(mount.source), mount.target]
+    args += gpu_args(layout.gpus)
+    args += layout.extra_args
+    args += ["--chdir", layout.workspace_target if layout.workspace is not None else AGENT_HOME]
+    return args
+
+
+@cache
+def tools_dir() -> Path:
+    """A host folder of the stdlib commands put on the sandbox's PATH (``score``, ``status``, ...)."""
+    from rdbench.sandbox.hostcall import CLIENT_COMMANDS, client_source
+
+    root = Path(tempfile.gettempdir()) / f"rdbench-tools-{os.getuid()}-{abs(hash(client_source())) % 10**10}"
+    if not (root / "hostcall").exists():
+        staging = Path(tempfile.mkdtemp(prefix="rdbench-tools-"))
+        (staging / "hostcall").write_text("#!/usr/bin/python3\n" + client_source())
+        for name in CLIENT_COMMANDS:
+            (staging / name).write_text(f'#!/bin/sh\nexec hostcall {name} "$@"\n')
+        for path in staging.iterdir():
+            path.chmod(0o755)
+        staging.chmod(0o755)
+        try:
+            staging.rename(root)
+        except OSError:  # another process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return root

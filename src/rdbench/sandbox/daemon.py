@@ -1,0 +1,231 @@
+"""The exec daemon: the first process of every bwrap sandbox (stdlib only; runs inside).
+
+Usage: ``python3 daemon.py SOCKET_PATH``
+
+It listens on a Unix socket in a directory the host also sees. Each connection carries one JSON
+request line and gets one JSON reply line:
+
+- ``{"op": "exec", "argv", "cwd", "env", "input_b64", "timeout", "output_limit"}`` runs a command
+  in a new session (its own process group) and replies ``{"returncode", "stdout_b64", "stderr_b64",
+  "timed_out", "truncated"}``. On timeout the whole process group is killed. Output past
+  ``output_limit`` bytes is discarded (and flagged). The reply comes when the command exits;
+  background jobs it started keep running (their output is drained and dropped).
+- ``{"op": "read_file", "path", "max_size"}`` / ``{"op": "write_file", "path", "data_b64"}`` do file
+  I/O as the sandbox user; errors come back as ``{"error": "FileNotFoundError", "message"}``.
+- ``{"op": "ping"}`` replies ``{"ok": true, "pid": ...}``.
+"""
+
+import base64
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+CHUNK = 65536
+
+
+def _non_dumpable():
+    # Processes of the sandbox (same uid) must not read this daemon's memory or fds via /proc.
+    try:
+        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except Exception:
+        pass
+
+
+class Collector:
+    """Reads a pipe to EOF, keeping at most ``limit`` bytes."""
+
+    def __init__(self, pipe, limit):
+        self.pipe = pipe
+        self.limit = limit
+        self.parts = []
+        self.size = 0
+        self.truncated = False
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            try:
+                data = os.read(self.pipe.fileno(), CHUNK)
+            except OSError:
+                break
+            if not data:
+                break
+            with self.lock:
+                room = self.limit - self.size
+                if room > 0:
+                    self.parts.append(data[:room])
+                    self.size += min(len(data), room)
+                if len(data) > room:
+                    self.truncated = True
+        try:
+            self.pipe.close()
+        except OSError:
+            pass
+
+    def value(self):
+        with self.lock:
+            return b"".join(self.parts), self.truncated
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_exec(req):
+    argv = req["argv"]
+    env = req.get("env") or dict(os.environ)
+    data = base64.b64decode(req["input_b64"]) if req.get("input_b64") is not None else None
+    limit = int(req.get("output_limit") or 10 * 1024 * 1024)
+    timeout = req.get("timeout")
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=req.get("cwd") or None,
+            env=env,
+            stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except FileNotFoundError as error:
+        return {"returncode": 127, "stdout_b64": "", "timed_out": False, "truncated": False,
+                "stderr_b64": base64.b64encode(f"{argv[0]}: {error.strerror}\n".encode()).decode()}
+    except PermissionError as error:
+        return {"returncode": 126, "stdout_b64": "", "timed_out": False, "truncated": False,
+                "stderr_b64": base64.b64encode(f"{argv[0]}: {error.strerror}\n".encode()).decode(),
+                "permission_error": True}
+    except (NotADirectoryError, OSError) as error:
+        return {"returncode": 126, "stdout_b64": "", "timed_out": False, "truncated": False,
+                "stderr_b64": base64.b64encode(f"{error}\n".encode()).decode()}
+    out = Collector(proc.stdout, limit)
+    err = Collector(proc.stderr, limit)
+    if data is not None:
+        threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
+    timed_out = False
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(proc.pid)
+        proc.wait()
+    if timed_out:
+        _kill_group(proc.pid)
+    # Give the pipes a moment to deliver the last output; a background job holding them open
+    # must not hold the reply (the collectors keep draining it).
+    deadline = time.monotonic() + 0.5
+    for collector in (out, err):
+        collector.thread.join(max(0.0, deadline - time.monotonic()))
+    stdout, t1 = out.value()
+    stderr, t2 = err.value()
+    return {
+        "returncode": proc.returncode,
+        "stdout_b64": base64.b64encode(stdout).decode(),
+        "stderr_b64": base64.b64encode(stderr).decode(),
+        "timed_out": timed_out,
+        "truncated": t1 or t2,
+    }
+
+
+def _feed(pipe, data):
+    try:
+        pipe.write(data)
+        pipe.close()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _error(error):
+    return {"error": type(error).__name__, "message": str(error), "errno": getattr(error, "errno", None)}
+
+
+def read_file(req):
+    path = req["path"]
+    try:
+        size = os.stat(path).st_size
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory", path)
+        max_size = req.get("max_size")
+        if max_size is not None and size > int(max_size):
+            return {"error": "OutputLimitExceededError", "message": str(size)}
+        with open(path, "rb") as handle:
+            return {"data_b64": base64.b64encode(handle.read()).decode()}
+    except OSError as error:
+        return _error(error)
+
+
+def write_file(req):
+    path = req["path"]
+    try:
+        parent = os.path.dirname(path)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory", path)
+        with open(path, "wb") as handle:
+            handle.write(base64.b64decode(req["data_b64"]))
+        return {"ok": True}
+    except OSError as error:
+        return _error(error)
+
+
+def handle(conn):
+    try:
+        with conn:
+            buf = bytearray()
+            while not buf.endswith(b"\n"):
+                data = conn.recv(CHUNK)
+                if not data:
+                    return
+                buf += data
+            req = json.loads(buf)
+            op = req.get("op")
+            if op == "exec":
+                reply = run_exec(req)
+            elif op == "read_file":
+                reply = read_file(req)
+            elif op == "write_file":
+                reply = write_file(req)
+            elif op == "ping":
+                reply = {"ok": True, "pid": os.getpid()}
+            else:
+                reply = {"error": "ValueError", "message": f"unknown op {op!r}"}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+    except Exception as error:  # the daemon must survive any one bad request
+        try:
+            conn.sendall(json.dumps(_error(error)).encode() + b"\n")
+        except OSError:
+            pass
+
+
+def main():
+    path = sys.argv[1]
+    _non_dumpable()
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = path + ".tmp"
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    server.bind(tmp)
+    server.listen(64)
+    os.rename(tmp, path)  # the socket appears only once it accepts connections
+    while True:
+        conn, _ = server.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

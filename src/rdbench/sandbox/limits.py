@@ -1,0 +1,188 @@
+"""Resource limits for a whole sandbox: cgroups v2, else v1, else per-process rlimits.
+
+One :class:`CgroupLimits` per sandbox. Its :meth:`wrap` prefixes the bwrap command with a tiny
+shell that moves itself into the cgroups before ``exec`` (so no child escapes the limits).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+_warned = False
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    """What to limit."""
+
+    memory_mb: int | None = None
+    pids: int | None = None
+    cpus: str | None = None
+
+
+def cgroup_mode() -> str:
+    """``v2``, ``v1`` or ``none`` (no writable cgroup hierarchy)."""
+    if (CGROUP_ROOT / "cgroup.controllers").exists() and os.access(CGROUP_ROOT, os.W_OK):
+        return "v2"
+    if (CGROUP_ROOT / "memory").is_dir() and os.access(CGROUP_ROOT / "memory", os.W_OK):
+        return "v1"
+    return "none"
+
+
+@dataclass
+class CgroupLimits:
+    """The cgroups of one sandbox (created on :meth:`create`, removed on :meth:`destroy`)."""
+
+    spec: LimitSpec
+    name: str = field(default_factory=lambda: f"rdbench-{uuid.uuid4().hex[:12]}")
+    mode: str = field(default_factory=cgroup_mode)
+    dirs: dict[str, Path] = field(default_factory=dict)
+
+    def create(self) -> None:
+        global _warned
+        if self.mode == "v2":
+            path = CGROUP_ROOT / "rdbench" / self.name
+            parent = path.parent
+            parent.mkdir(exist_ok=True)
+            with contextlib.suppress(OSError):
+                controllers = (CGROUP_ROOT / "cgroup.controllers").read_text().split()
+                wanted = [c for c in ("memory", "pids", "cpuset") if c in controllers]
+                (CGROUP_ROOT / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in wanted))
+                (parent / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in wanted))
+            path.mkdir()
+            self.dirs["unified"] = path
+            self._write("unified", "memory.max", self.spec.memory_mb and self.spec.memory_mb * 2**20)
+            self._write("unified", "memory.swap.max", self.spec.memory_mb and 0)
+            self._write("unified", "pids.max", self.spec.pids)
+            self._write("unified", "cpuset.cpus", self.spec.cpus)
+        elif self.mode == "v1":
+            for controller in ("memory", "pids", "cpuset", "freezer"):
+                base = CGROUP_ROOT / controller
+                if not base.is_dir():
+                    continue
+                path = base / "rdbench" / self.name
+                path.parent.mkdir(exist_ok=True)
+                if controller == "cpuset":
+                    # a v1 cpuset must have cpus and mems before tasks can join it
+                    for key in ("cpuset.cpus", "cpuset.mems"):
+                        parent_value = (base / key).read_text().strip()
+                        if not (path.parent / key).read_text().strip():
+                            (path.parent / key).write_text(parent_value)
+                path.mkdir()
+                self.dirs[controller] = path
+                if controller == "cpuset":
+                    for key in ("cpuset.cpus", "cpuset.mems"):
+                        (path / key).write_text((path.parent / key).read_text().strip())
+            self._write("memory", "memory.limit_in_bytes", self.spec.memory_mb and self.spec.memory_mb * 2**20)
+            self._write("pids", "pids.max", self.spec.pids)
+            self._write("cpuset", "cpuset.cpus", self.spec.cpus)
+        elif not _warned and (self.spec.memory_mb or self.spec.pids):
+            _warned = True
+            log.warning(
+                "rdbench sandbox: no writable cgroup hierarchy; memory and process limits fall "
+                "back to per-process rlimits (weaker: a limit per process, not per sandbox)"
+            )
+
+    def _write(self, controller: str, key: str, value: object) -> None:
+        if value is None or controller not in self.dirs:
+            return
+        try:
+            (self.dirs[controller] / key).write_text(str(value))
+        except OSError as error:
+            log.warning("rdbench sandbox: cannot set %s=%s: %s", key, value, error)
+
+    def wrap(self, argv: list[str]) -> list[str]:
+        """A command that joins the cgroups (or sets rlimits) and then execs ``argv``."""
+        steps = [f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs.values()]
+        if self.mode == "none":
+            if self.spec.memory_mb:
+                steps.append(f"ulimit -v {self.spec.memory_mb * 1024}")
+        steps.append("exec " + " ".join(shlex.quote(a) for a in argv))
+        return ["/bin/sh", "-c", " && ".join(steps)]
+
+    def _read(self, controller: str, key: str) -> str:
+        try:
+            return (self.dirs[controller] / key).read_text()
+        except (OSError, KeyError):
+            return ""
+
+    def oom_kills(self) -> int:
+        """How many processes the memory limit has killed so far."""
+        text = self._read("unified", "memory.events") or self._read("memory", "memory.oom_control")
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        if self.mode == "v1":
+            failcnt = self._read("memory", "memory.failcnt").strip()
+            return 1 if failcnt and int(failcnt) > 0 and "under_oom 1" in text else 0
+        return 0
+
+    def pids_limit_hits(self) -> int:
+        """How many forks the process limit has refused so far."""
+        text = self._read("unified", "pids.events") or self._read("pids", "pids.events")
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "max":
+                return int(value)
+        return 0
+
+    def freeze(self, frozen: bool) -> bool:
+        """Freeze or thaw every process of the sandbox; False where no freezer is available."""
+        if "unified" in self.dirs:
+            self._write("unified", "cgroup.freeze", 1 if frozen else 0)
+            return True
+        if "freezer" in self.dirs:
+            self._write("freezer", "freezer.state", "FROZEN" if frozen else "THAWED")
+            if frozen:  # v1 freezing is asynchronous: wait until it has taken effect
+                deadline = time.monotonic() + 5
+                while "FREEZING" in self._read("freezer", "freezer.state") and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            return True
+        return False
+
+    def pids(self) -> list[int]:
+        for path in self.dirs.values():
+            try:
+                return [int(p) for p in (path / "cgroup.procs").read_text().split()]
+            except OSError:
+                continue
+        return []
+
+    def kill_all(self) -> None:
+        """SIGKILL every process left in the sandbox's cgroups."""
+        if "unified" in self.dirs and (self.dirs["unified"] / "cgroup.kill").exists():
+            self._write("unified", "cgroup.kill", 1)
+        self.freeze(False)
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                return
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+
+    def destroy(self) -> None:
+        """Kill what is left and remove the cgroups."""
+        self.kill_all()
+        for path in self.dirs.values():
+            for _ in range(100):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+        self.dirs.clear()

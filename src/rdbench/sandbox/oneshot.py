@@ -1,0 +1,167 @@
+"""One-shot isolated runs (for scoring): a fresh bwrap sandbox per command, torn down after it.
+
+Overlays give the command a writable copy-on-write view of a host folder (kernel overlayfs mounted
+inside an unprivileged user and mount namespace, which bwrap 0.8 cannot do itself): nothing written
+reaches the host folder, and the cost does not grow with the folder's size. A timeout or an
+out-of-memory is reported in the result, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
+from rdbench.sandbox.config import Mount
+from rdbench.sandbox.errors import SandboxSetupError
+from rdbench.sandbox.limits import CgroupLimits, LimitSpec
+
+
+class Overlay(BaseModel):
+    """A writable copy-on-write view of ``lower`` at ``target`` (changes are discarded)."""
+
+    lower: Path
+    target: str
+
+
+class OneShotSpec(BaseModel):
+    """One command in a fresh sandbox."""
+
+    argv: list[str]
+    mounts: list[Mount] = Field(default_factory=list)
+    overlays: list[Overlay] = Field(default_factory=list)
+    python_env: Path | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    cwd: str | None = None
+    timeout: float = 120.0
+    memory_mb: int | None = None
+    pids: int | None = 4096
+    cpus: str | None = None
+    gpus: list[int] = Field(default_factory=list)
+    network: bool = False
+    output_limit: int = 10 * 1024 * 1024
+
+
+class OneShotResult(BaseModel):
+    """What the command did."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    oom: bool = False
+    output_truncated: bool = False
+    duration_s: float = 0.0
+
+
+async def _read_capped(stream: asyncio.StreamReader | None, limit: int) -> tuple[bytes, bool]:
+    if stream is None:
+        return b"", False
+    parts: list[bytes] = []
+    size = 0
+    truncated = False
+    while True:
+        chunk = await stream.read(65536)
+        if not chunk:
+            break
+        room = limit - size
+        if room > 0:
+            parts.append(chunk[:room])
+            size += min(room, len(chunk))
+        if len(chunk) > room:
+            truncated = True
+    return b"".join(parts), truncated
+
+
+def _command(spec: OneShotSpec, workdir: Path) -> list[str]:
+    layout = SandboxLayout(
+        workspace=None,
+        mounts=list(spec.mounts),
+        python_env=spec.python_env,
+        network=spec.network,
+        gpus=list(spec.gpus),
+        env=dict(spec.env),
+    )
+    args = build_args(layout, workdir)
+    setup: list[str] = []
+    for i, overlay in enumerate(spec.overlays):
+        if not overlay.lower.is_dir():
+            raise SandboxSetupError(f"overlay source {overlay.lower} is not a directory")
+        base = workdir / f"overlay{i}"
+        for sub in ("lower", "upper", "work", "merged"):
+            (base / sub).mkdir(parents=True)
+        # bind first, so unusual characters in the source path never reach the overlay options
+        setup.append(f"mount --bind {shlex.quote(str(overlay.lower))} {base / 'lower'}")
+        setup.append(
+            f"mount -t overlay overlay -o lowerdir={base / 'lower'},upperdir={base / 'upper'},"
+            f"workdir={base / 'work'} {base / 'merged'}"
+        )
+        args += ["--bind", str(base / "merged"), overlay.target]
+    args += ["--clearenv"]
+    for key, value in base_environment(layout).items():
+        args += ["--setenv", key, value]
+    if spec.cwd:
+        args += ["--chdir", spec.cwd]
+    inner = [*args, *spec.argv]
+    if not setup:
+        return inner
+    script = " && ".join([*setup, "exec " + " ".join(shlex.quote(a) for a in inner)])
+    return ["unshare", "--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", script]
+
+
+async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
+    """Run ``spec.argv`` in a fresh sandbox and tear it down.
+
+    Raises:
+        SandboxSetupError: The sandbox could not be built (e.g. bwrap missing). A failing, timed-out
+            or killed command is a result, not an exception.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="rdbench-oneshot-"))
+    cgroups = CgroupLimits(LimitSpec(spec.memory_mb, spec.pids, spec.cpus))
+    started = time.monotonic()
+    try:
+        argv = _command(spec, workdir)
+        cgroups.create()
+        proc = await asyncio.create_subprocess_exec(
+            *cgroups.wrap(argv),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        readers = asyncio.gather(
+            _read_capped(proc.stdout, spec.output_limit), _read_capped(proc.stderr, spec.output_limit)
+        )
+        timed_out = False
+        try:
+            await asyncio.wait_for(proc.wait(), spec.timeout)
+        except TimeoutError:
+            timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        cgroups.kill_all()
+        await proc.wait()
+        (out, t1), (err, t2) = await readers
+        oom = cgroups.oom_kills() > 0
+        code = proc.returncode if proc.returncode is not None else -9
+        return OneShotResult(
+            returncode=128 - code if code < 0 else code,
+            stdout=out.decode(errors="replace"),
+            stderr=err.decode(errors="replace"),
+            timed_out=timed_out,
+            oom=oom,
+            output_truncated=t1 or t2,
+            duration_s=time.monotonic() - started,
+        )
+    finally:
+        cgroups.destroy()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,230 @@
+"""The ``bwrap`` sandbox provider for Inspect AI: one persistent bubblewrap sandbox per sample.
+
+Registered through rdbench's Inspect plugin entry point, so any Inspect task can say
+``sandbox="bwrap"`` or ``sandbox=("bwrap", BwrapConfig(...))``.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal, overload
+
+from inspect_ai.util import (
+    ExecResult,
+    OutputLimitExceededError,
+    SandboxEnvironment,
+    SandboxEnvironmentConfigType,
+    SandboxEnvironmentLimits,
+    SandboxUserUnsupportedError,
+    sandboxenv,
+)
+from pydantic import BaseModel
+
+from rdbench.sandbox.bwrap import SandboxLayout, bwrap_path
+from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
+from rdbench.sandbox.limits import LimitSpec
+from rdbench.sandbox.process import SandboxProcess
+
+log = logging.getLogger(__name__)
+WORKSPACE_METADATA_KEY = "rdbench_workspace"
+_ERRORS: dict[str, type[OSError]] = {
+    "FileNotFoundError": FileNotFoundError,
+    "PermissionError": PermissionError,
+    "IsADirectoryError": IsADirectoryError,
+    "NotADirectoryError": NotADirectoryError,
+}
+
+
+def _resolve_config(config: SandboxEnvironmentConfigType | None) -> BwrapConfig:
+    if config is None:
+        return BwrapConfig()
+    if isinstance(config, BwrapConfig):
+        return config
+    if isinstance(config, BaseModel):
+        return BwrapConfig.model_validate(config.model_dump())
+    raise ValueError(
+        f"the bwrap sandbox takes a BwrapConfig (sandbox=('bwrap', BwrapConfig(...))), got {config!r}"
+    )
+
+
+@sandboxenv(name="bwrap")
+class BwrapSandboxEnvironment(SandboxEnvironment):
+    """A persistent bubblewrap sandbox: background jobs outlive the exec that started them."""
+
+    def __init__(self, process: SandboxProcess, config: BwrapConfig, state_dir: Path) -> None:
+        super().__init__()
+        self._process = process
+        self._config = config
+        self._state_dir = state_dir
+        self.workspace_path: Path = state_dir / "workspace"
+        self.run_dir: Path = state_dir / "run"
+
+    @classmethod
+    def config_deserialize(cls, config: dict[str, Any]) -> BaseModel:
+        return BwrapConfig(**config)
+
+    @classmethod
+    async def task_init(cls, task_name: str, config: SandboxEnvironmentConfigType | None) -> None:
+        bwrap_path()  # one clear error up front when bwrap or user namespaces are missing
+
+    @classmethod
+    async def sample_init(
+        cls, task_name: str, config: SandboxEnvironmentConfigType | None, metadata: dict[str, str]
+    ) -> dict[str, SandboxEnvironment]:
+        cfg = _resolve_config(config)
+        base = cfg.state_dir or Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        state_dir = Path(tempfile.mkdtemp(prefix="rdbench-sample-", dir=base))
+        workspace = state_dir / "workspace"
+        template = metadata.get(WORKSPACE_METADATA_KEY) or cfg.workspace_template
+        if template:
+            shutil.copytree(template, workspace, symlinks=True)
+        else:
+            workspace.mkdir()
+        workspace.chmod(0o755)
+        run_dir = state_dir / "run"
+        run_dir.mkdir()
+        layout = SandboxLayout(
+            workspace=workspace,
+            mounts=list(cfg.mounts),
+            python_env=cfg.python_env,
+            network=cfg.network,
+            gpus=list(cfg.gpus),
+            env=dict(cfg.env),
+        )
+        process = SandboxProcess(layout, LimitSpec(cfg.memory_mb, cfg.pids, cfg.cpus), run_dir)
+        try:
+            await process.start()
+        except BaseException:
+            shutil.rmtree(state_dir, ignore_errors=True)
+            raise
+        return {"default": cls(process, cfg, state_dir)}
+
+    @classmethod
+    async def sample_cleanup(
+        cls,
+        task_name: str,
+        config: SandboxEnvironmentConfigType | None,
+        environments: dict[str, SandboxEnvironment],
+        interrupted: bool,
+    ) -> None:
+        for environment in environments.values():
+            if isinstance(environment, BwrapSandboxEnvironment):
+                await environment.close()
+
+    async def close(self) -> None:
+        """Kill every process of the sandbox and delete its state (unless keep_workspace)."""
+        await self._process.stop()
+        if self._config.keep_workspace:
+            log.info("kept workspace %s", self.workspace_path)
+        else:
+            shutil.rmtree(self._state_dir, ignore_errors=True)
+
+    @property
+    def process(self) -> SandboxProcess:
+        """The underlying sandbox process (for interactive shells and diagnostics)."""
+        return self._process
+
+    async def freeze(self) -> None:
+        """Pause every process of the sandbox (e.g. while the harness scores a snapshot)."""
+        if not self._process.freeze(True):
+            log.warning("no cgroup freezer available: the sandbox keeps running while it is scored")
+
+    async def thaw(self) -> None:
+        """Resume the sandbox after :meth:`freeze`."""
+        self._process.freeze(False)
+
+    def _path(self, file: str) -> str:
+        return file if posixpath.isabs(file) else posixpath.join(WORKSPACE, file)
+
+    async def exec(
+        self,
+        cmd: list[str],
+        input: str | bytes | None = None,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        timeout: int | None = None,
+        timeout_retry: bool = True,
+        concurrency: bool = True,
+    ) -> ExecResult[str]:
+        if user is not None and user != "agent":
+            raise SandboxUserUnsupportedError(
+                f"the bwrap sandbox runs every command as 'agent' (a single-user namespace); "
+                f"user {user!r} is not available"
+            )
+        limit = SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE
+        data = input.encode() if isinstance(input, str) else input
+        reply = await self._process.exec(
+            cmd,
+            input=data,
+            cwd=self._path(cwd) if cwd else WORKSPACE,
+            env=env,
+            timeout=timeout,
+            output_limit=min(limit, self._config.output_limit),
+        )
+        if reply.get("permission_error"):
+            raise PermissionError(f"cannot execute {cmd[0]}: permission denied")
+        stdout = reply["stdout"].decode(errors="replace")
+        stderr = reply["stderr"].decode(errors="replace")
+        if reply["timed_out"]:
+            raise TimeoutError(f"command timed out after {timeout} seconds (process group killed)")
+        notes = []
+        if reply["oom"]:
+            notes.append(f"[rdbench] killed: the sandbox's memory limit ({self._config.memory_mb} MB) was hit")
+        if reply["pids_limited"]:
+            notes.append(f"[rdbench] the sandbox's process limit ({self._config.pids}) was hit")
+        if notes:
+            stderr = (stderr + "\n" if stderr else "") + "\n".join(notes)
+        if reply["truncated"]:
+            raise OutputLimitExceededError(
+                limit_str=SandboxEnvironmentLimits.MAX_EXEC_OUTPUT_SIZE_STR,
+                truncated_output=stdout,
+            )
+        code = int(reply["returncode"])
+        # a negative code is death by signal; report it like a shell does
+        code = 128 - code if code < 0 else code
+        return ExecResult(success=code == 0, returncode=code, stdout=stdout, stderr=stderr)
+
+    async def write_file(self, file: str, contents: str | bytes) -> None:
+        data = contents.encode() if isinstance(contents, str) else contents
+        import base64
+
+        reply = await self._process.request(
+            {"op": "write_file", "path": self._path(file), "data_b64": base64.b64encode(data).decode()}
+        )
+        self._raise(reply, file)
+
+    @overload
+    async def read_file(self, file: str, text: Literal[True] = True) -> str: ...
+
+    @overload
+    async def read_file(self, file: str, text: Literal[False]) -> bytes: ...
+
+    async def read_file(self, file: str, text: bool = True) -> str | bytes:
+        import base64
+
+        reply = await self._process.request(
+            {"op": "read_file", "path": self._path(file),
+             "max_size": SandboxEnvironmentLimits.MAX_READ_FILE_SIZE}
+        )
+        if reply.get("error") == "OutputLimitExceededError":
+            raise OutputLimitExceededError(
+                limit_str=SandboxEnvironmentLimits.MAX_READ_FILE_SIZE_STR, truncated_output=None
+            )
+        self._raise(reply, file)
+        data = base64.b64decode(reply["data_b64"])
+        return data.decode() if text else data
+
+    def _raise(self, reply: dict[str, Any], file: str) -> None:
+        if "error" not in reply:
+            return
+        kind = _ERRORS.get(reply["error"], OSError)
+        raise kind(f"{reply.get('message')} (file: {file})")
+
+    def default_home(self) -> str:
+        return AGENT_HOME

@@ -29,6 +29,7 @@ from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import LoadedTask, load_task
 from rdbench.task.spec import parse_duration
+from rdbench.tokcache import ensure_tiktoken_cache
 
 SERVICES_TARGET = "/opt/rdbench/services"
 _servers: dict[str, HostCallServer] = {}
@@ -66,6 +67,7 @@ def make_task(
         gpus: GPU indices given to each sample's sandbox (``full`` scale).
         progress: Receives progress lines (environment builds, asset preparation).
     """
+    ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
     loaded = task if isinstance(task, LoadedTask) else load_task(task)
     spec = loaded.spec
     scale_spec = spec.scale(scale)

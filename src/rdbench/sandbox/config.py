@@ -53,3 +53,7 @@ class BwrapConfig(BaseModel):
         default=None, description="host dir for per-sample workspaces; default: a temp dir"
     )
     keep_workspace: bool = False
+
+    def __hash__(self) -> int:
+        # Inspect keys sandbox configs by hash; lists and dicts are not hashable, their JSON is.
+        return hash(self.model_dump_json())

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rdbench.cli.main import main
+
+
+def test_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("tasks", "check", "run"):
+        assert command in out
+
+
+def test_tasks_table_and_json(toy_tasks_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tasks"]) == 0
+    table = capsys.readouterr().out
+    assert "toy_count" in table and "mini" in table and "10m" in table
+    assert main(["tasks", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    toy = [r for r in rows if r["task"] == "toy_count"]
+    assert {r["scale"] for r in toy} == {"mini", "full"}
+
+
+def test_user_errors_are_one_line_without_traceback(toy_tasks_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "rdbench.cli.main", "check", "no_such_task"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "rdbench: error: no task named 'no_such_task'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "rdbench.cli.main", "run", "toy_count"],
+                          capture_output=True, text=True, env={**__import__("os").environ,
+                                                               "INSPECT_EVAL_MODEL": ""})
+    assert proc.returncode == 2 and "give --model" in proc.stderr

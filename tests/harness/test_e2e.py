@@ -1,0 +1,106 @@
+"""End to end: a mockllm-scripted agent on a toy task, through real Inspect, sandbox and scorer."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import ModelOutput, get_model
+
+from rdbench.harness.task import make_task
+from rdbench.scoring.check import check_task
+from rdbench.task.loader import load_task
+
+MODEL = "mockllm/model"
+
+
+def bash(cmd: str) -> ModelOutput:
+    return ModelOutput.for_tool_call(model=MODEL, tool_name="bash", tool_arguments={"command": cmd})
+
+
+def call(tool: str) -> ModelOutput:
+    return ModelOutput.for_tool_call(model=MODEL, tool_name=tool, tool_arguments={})
+
+
+def run_scripted(outputs: list[ModelOutput], log_dir: Path, **task_args: object):  # type: ignore[no-untyped-def]
+    model = get_model(MODEL, custom_outputs=[*outputs, ModelOutput.from_content(MODEL, "done")])
+    task = make_task("toy_count", **task_args)  # type: ignore[arg-type]
+    [log] = inspect_eval(task, model=model, log_dir=str(log_dir), display="none")
+    assert log.status == "success", log.error
+    assert log.samples
+    return log, log.samples[0]
+
+
+def tool_outputs(sample) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.text for m in sample.messages if m.role == "tool"]
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> None:
+    import os
+
+    os.environ["RDBENCH_TASKS_PATH"] = str(Path(__file__).parent / "toy_tasks")
+    report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
+    assert report.ok, report.problems
+    assert report.starting == 42 and report.reference == 2
+
+
+def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
+    log, sample = run_scripted(
+        [
+            bash("cat /home/agent/score.py | head -3; whoami; pwd"),
+            bash("ls -la /opt/rdbench/protected /home/agent/protected 2>&1; "
+                 "cat /opt/rdbench/protected/secret.txt 2>&1; find / -name secret.txt 2>/dev/null | head"),
+            bash("printf 'def answer():\\n    return 22\\n' > solution.py"),
+            call("score"),
+            bash("touch crash"),
+            call("score"),
+            bash("rm crash; printf 'def answer():\\n    return 12\\n' > solution.py"),
+            call("score"),
+            call("score_log"),
+        ],
+        tmp_path,
+    )
+    outputs = tool_outputs(sample)
+    assert "import json" in outputs[0] and "agent" in outputs[0] and "/home/agent/workspace" in outputs[0]
+    assert "hidden secret" not in outputs[1]
+    assert "score #0" in outputs[3] and "20" in outputs[3]
+    assert "invalid" in outputs[5] and "asked to crash" in outputs[5]
+    assert "score #2" in outputs[7] and ": 30 " in outputs[7].replace("30 —", "30 ")
+    record = sample.scores["rdbench"].metadata["rdbench"]
+    values = [e["value"] for e in record["score_log"]]
+    assert values == [20.0, None, 30.0]
+    assert record["raw_score"] == 20.0
+    # normalised with the toy calibration (42 -> 2): (20 - 42) / (2 - 42)
+    assert record["normalised_score"] == pytest.approx(22 / 40)
+    assert sample.scores["rdbench"].value == pytest.approx(22 / 40)
+    assert record["integrity"]["ok"] is True
+    # the scorer's writes stay in its snapshot
+    assert "scorer_wrote_this" not in bash_listing(sample)
+
+
+def bash_listing(sample) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(tool_outputs(sample))
+
+
+def test_never_scored_gets_final_scoring_and_tamper_is_flagged(calibrated: None, tmp_path: Path) -> None:
+    _, sample = run_scripted([bash("echo changed >> rules.txt")], tmp_path)
+    record = sample.scores["rdbench"].metadata["rdbench"]
+    assert [e["source"] for e in record["score_log"]] == ["final"]
+    assert record["integrity"] == {"ok": False, "changed": ["rules.txt"]}
+    assert record["raw_score"] is None and math.isnan(sample.scores["rdbench"].value)
+    assert "protected files changed" in sample.scores["rdbench"].explanation
+
+
+def test_scorer_children_cannot_read_protected(calibrated: None, tmp_path: Path) -> None:
+    _, sample = run_scripted(
+        [bash("printf 'cat \"$1\"/secret.txt 2>&1; ls -la \"$1\" 2>&1' > probe.sh"), call("score")],
+        tmp_path,
+    )
+    record = sample.scores["rdbench"].metadata["rdbench"]
+    details = record["score_log"][0]["details"]
+    assert details["secret_seen_by_scorer"] == "hidden secret 1234"  # the scorer itself can read it
+    assert "hidden secret" not in details["probe"]  # the agent's code, run by the scorer, cannot

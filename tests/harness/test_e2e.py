@@ -49,7 +49,7 @@ def calibrated(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
-    log, sample = run_scripted(
+    _log, sample = run_scripted(
         [
             bash("cat /home/agent/score.py | head -3; whoami; pwd"),
             bash("ls -la /opt/rdbench/protected /home/agent/protected 2>&1; "

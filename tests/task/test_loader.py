@@ -77,23 +77,23 @@ def test_missing_files_and_bad_scorer(toy: Path) -> None:
     with pytest.raises(TaskFormatError, match="takes 2 arguments"):
         load_task(toy)
     (toy / "protected" / "score.py").unlink()
-    with pytest.raises(TaskFormatError, match="score.py: is missing"):
+    with pytest.raises(TaskFormatError, match=r"score\.py: is missing"):
         load_task(toy)
     shutil.rmtree(toy / "workspace")
-    with pytest.raises(TaskFormatError, match="workspace: folder is missing"):
+    with pytest.raises(TaskFormatError, match=r"workspace: folder is missing"):
         load_task(toy)
 
 
 def test_yaml_syntax_error(toy: Path) -> None:
     (toy / "task.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(TaskFormatError, match="is not valid YAML"):
+    with pytest.raises(TaskFormatError, match=r"is not valid YAML"):
         load_task(toy)
 
 
 def test_search_path_and_unknown_task(toy_tasks_path: Path) -> None:
     assert "toy_count" in discover()
     assert load_task("toy_count").root == (toy_tasks_path / "toy_count").resolve()
-    with pytest.raises(TaskNotFoundError, match="no task named 'nope'.*toy_count"):
+    with pytest.raises(TaskNotFoundError, match=r"no task named 'nope'.*toy_count"):
         load_task("nope")
 
 

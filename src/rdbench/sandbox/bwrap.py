@@ -6,12 +6,13 @@ Shared by the persistent per-sample sandbox and the one-shot scoring sandbox.
 from __future__ import annotations
 
 import glob
+import operator
 import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, reduce
 from pathlib import Path
 
 from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, Mount
@@ -44,7 +45,7 @@ def bwrap_path() -> str:
         )
     probe = subprocess.run(
         [path, "--unshare-user", "--unshare-pid", "--ro-bind", "/usr", "/usr",
-         *sum((["--symlink", t, s] for s, t in MERGED_USR_LINKS.items() if os.path.islink(s)), []),
+         *reduce(operator.iadd, (["--symlink", t, s] for s, t in MERGED_USR_LINKS.items() if os.path.islink(s)), []),
          "--proc", "/proc", "--dev", "/dev", "true"],
         capture_output=True, text=True,
     )

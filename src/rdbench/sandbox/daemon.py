@@ -16,6 +16,7 @@ request line and gets one JSON reply line:
 """
 
 import base64
+import contextlib
 import ctypes
 import json
 import os
@@ -25,32 +26,31 @@ import subprocess
 import sys
 import threading
 import time
+from typing import IO, Any
 
 CHUNK = 65536
 
 
-def _non_dumpable():
+def _non_dumpable() -> None:
     # Processes of the sandbox (same uid) must not read this daemon's memory or fds via /proc.
-    try:
+    with contextlib.suppress(Exception):
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
-    except Exception:
-        pass
 
 
 class Collector:
     """Reads a pipe to EOF, keeping at most ``limit`` bytes."""
 
-    def __init__(self, pipe, limit):
+    def __init__(self, pipe: IO[bytes], limit: int) -> None:
         self.pipe = pipe
         self.limit = limit
-        self.parts = []
+        self.parts: list[bytes] = []
         self.size = 0
         self.truncated = False
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
-    def _run(self):
+    def _run(self) -> None:
         while True:
             try:
                 data = os.read(self.pipe.fileno(), CHUNK)
@@ -65,24 +65,20 @@ class Collector:
                     self.size += min(len(data), room)
                 if len(data) > room:
                     self.truncated = True
-        try:
+        with contextlib.suppress(OSError):
             self.pipe.close()
-        except OSError:
-            pass
 
-    def value(self):
+    def value(self) -> tuple[bytes, bool]:
         with self.lock:
             return b"".join(self.parts), self.truncated
 
 
-def _kill_group(pgid):
-    try:
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
-def run_exec(req):
+def run_exec(req: dict[str, Any]) -> dict[str, Any]:
     argv = req["argv"]
     env = req.get("env") or dict(os.environ)
     data = base64.b64decode(req["input_b64"]) if req.get("input_b64") is not None else None
@@ -109,9 +105,11 @@ def run_exec(req):
     except (NotADirectoryError, OSError) as error:
         return {"returncode": 126, "stdout_b64": "", "timed_out": False, "truncated": False,
                 "stderr_b64": base64.b64encode(f"{error}\n".encode()).decode()}
+    assert proc.stdout is not None and proc.stderr is not None
     out = Collector(proc.stdout, limit)
     err = Collector(proc.stderr, limit)
     if data is not None:
+        assert proc.stdin is not None
         threading.Thread(target=_feed, args=(proc.stdin, data), daemon=True).start()
     timed_out = False
     try:
@@ -138,7 +136,7 @@ def run_exec(req):
     }
 
 
-def _feed(pipe, data):
+def _feed(pipe: IO[bytes], data: bytes) -> None:
     try:
         pipe.write(data)
         pipe.close()
@@ -146,11 +144,11 @@ def _feed(pipe, data):
         pass
 
 
-def _error(error):
+def _error(error: BaseException) -> dict[str, Any]:
     return {"error": type(error).__name__, "message": str(error), "errno": getattr(error, "errno", None)}
 
 
-def read_file(req):
+def read_file(req: dict[str, Any]) -> dict[str, Any]:
     path = req["path"]
     try:
         size = os.stat(path).st_size
@@ -165,7 +163,7 @@ def read_file(req):
         return _error(error)
 
 
-def write_file(req):
+def write_file(req: dict[str, Any]) -> dict[str, Any]:
     path = req["path"]
     try:
         parent = os.path.dirname(path)
@@ -180,7 +178,7 @@ def write_file(req):
         return _error(error)
 
 
-def handle(conn):
+def handle(conn: socket.socket) -> None:
     try:
         with conn:
             buf = bytearray()
@@ -203,22 +201,18 @@ def handle(conn):
                 reply = {"error": "ValueError", "message": f"unknown op {op!r}"}
             conn.sendall(json.dumps(reply).encode() + b"\n")
     except Exception as error:  # the daemon must survive any one bad request
-        try:
+        with contextlib.suppress(OSError):
             conn.sendall(json.dumps(_error(error)).encode() + b"\n")
-        except OSError:
-            pass
 
 
-def main():
+def main() -> None:
     path = sys.argv[1]
     _non_dumpable()
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     tmp = path + ".tmp"
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp)
-    except FileNotFoundError:
-        pass
     server.bind(tmp)
     server.listen(64)
     os.rename(tmp, path)  # the socket appears only once it accepts connections

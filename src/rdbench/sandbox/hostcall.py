@@ -81,7 +81,7 @@ class HostCallServer:
             else:
                 try:
                     reply = await self.handler(op, args)
-                except Exception as error:  # noqa: BLE001 - report, never crash the harness
+                except Exception as error:
                     log.exception("host call %s failed", op)
                     reply = {"output": f"{op}: internal error: {type(error).__name__}: {error}",
                              "exit_code": 70}

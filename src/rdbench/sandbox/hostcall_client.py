@@ -10,12 +10,13 @@ import json
 import os
 import socket
 import sys
+from typing import Any
 
 SOCKET = os.environ.get("RDBENCH_HOSTCALL_SOCKET", "/run/rdbench/service.sock")
 
 
-def parse(words):
-    args = {}
+def parse(words: list[str]) -> dict[str, Any]:
+    args: dict[str, Any] = {}
     rest = []
     i = 0
     while i < len(words):
@@ -52,7 +53,7 @@ def parse(words):
     return args
 
 
-def main():
+def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
         print("usage: hostcall OP [--key value ...]   (e.g. score, score-log, status, submit)")
         return 0

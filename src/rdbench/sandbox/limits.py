@@ -104,9 +104,8 @@ class CgroupLimits:
     def wrap(self, argv: list[str]) -> list[str]:
         """A command that joins the cgroups (or sets rlimits) and then execs ``argv``."""
         steps = [f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs.values()]
-        if self.mode == "none":
-            if self.spec.memory_mb:
-                steps.append(f"ulimit -v {self.spec.memory_mb * 1024}")
+        if self.mode == "none" and self.spec.memory_mb:
+            steps.append(f"ulimit -v {self.spec.memory_mb * 1024}")
         steps.append("exec " + " ".join(shlex.quote(a) for a in argv))
         return ["/bin/sh", "-c", " && ".join(steps)]
 

@@ -2,7 +2,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 
 def score(workspace, protected, params):

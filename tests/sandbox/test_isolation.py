@@ -13,7 +13,6 @@ import pytest
 from rdbench.paths import package_root
 from rdbench.sandbox.config import BwrapConfig
 from rdbench.sandbox.provider import BwrapSandboxEnvironment
-
 from tests.sandbox.conftest import start
 
 CHECKOUT = Path(__file__).resolve().parents[2]

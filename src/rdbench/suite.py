@@ -7,22 +7,10 @@ arguments ``scale``, ``budget``, ``instances``, ``seed`` and ``agent`` (``-T sca
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from inspect_ai import Task, task
 
 from rdbench.task.loader import discover
-
-
-def _default_agent(agent: str) -> Any:
-    from rdbench.harness.agents import resolve_agent
-
-    try:
-        return resolve_agent(agent)
-    except ValueError:
-        if agent != "react":
-            raise
-        return None  # the harness's built-in react agent
 
 
 def _make(name: str) -> Callable[..., Task]:
@@ -33,9 +21,10 @@ def _make(name: str) -> Callable[..., Task]:
         seed: int | None = None,
         agent: str = "react",
     ) -> Task:
+        from rdbench.harness.agents import agent_or_default
         from rdbench.harness.task import make_task
 
-        return make_task(name, scale=scale, budget=budget, solver=_default_agent(agent),
+        return make_task(name, scale=scale, budget=budget, solver=agent_or_default(agent),
                          instances=instances, seed=seed, agent_name=agent)
 
     create.__name__ = name

@@ -104,3 +104,43 @@ def test_scorer_children_cannot_read_protected(calibrated: None, tmp_path: Path)
     details = record["score_log"][0]["details"]
     assert details["secret_seen_by_scorer"] == "hidden secret 1234"  # the scorer itself can read it
     assert "hidden secret" not in details["probe"]  # the agent's code, run by the scorer, cannot
+
+
+def test_commands_inside_the_sandbox_reach_the_same_service(calibrated: None, tmp_path: Path) -> None:
+    _, sample = run_scripted(
+        [
+            bash("printf 'def answer():\\n    return 40\\n' > solution.py && score; echo EXIT=$?"),
+            bash("score-log; status"),
+            bash("hostcall nonsense; echo EXIT=$?"),
+        ],
+        tmp_path,
+    )
+    outputs = tool_outputs(sample)
+    assert "score #0" in outputs[0] and ": 2 " in outputs[0].replace("2 —", "2 ") and "EXIT=0" in outputs[0]
+    assert "score #0" in outputs[1] and "left of 10m" in outputs[1]
+    assert "unknown command 'nonsense'" in outputs[2] and "EXIT=127" in outputs[2]
+    record = sample.scores["rdbench"].metadata["rdbench"]
+    assert [e["value"] for e in record["score_log"]] == [2.0]
+    assert record["normalised_score"] == pytest.approx(1.0)
+
+
+def test_inspect_eval_cli_runs_a_registered_task(calibrated: None, tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {**os.environ, "RDBENCH_TASKS_PATH": str(Path(__file__).parent / "toy_tasks")}
+    proc = subprocess.run(
+        [str(Path(os.sys.executable).parent / "inspect"), "eval", "rdbench/toy_count",
+         "--model", MODEL, "-T", "budget=2m", "--log-dir", str(tmp_path), "--display", "none"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    [info] = list_eval_logs(str(tmp_path))
+    log = read_eval_log(info)
+    assert log.eval.task == "toy_count" and log.eval.task_registry_name == "rdbench/toy_count"
+    record = log.samples[0].scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
+    assert record["time_budget_s"] == 120
+    assert [e["source"] for e in record["score_log"]] == ["final"]
+    assert record["raw_score"] == 42.0

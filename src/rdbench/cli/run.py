@@ -37,13 +37,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
-    from rdbench.harness.agents import resolve_agent
+    from rdbench.harness.agents import agent_or_default
     from rdbench.harness.task import make_task
 
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
-    agent = resolve_agent(args.agent)
+    agent = agent_or_default(args.agent)
     task = make_task(args.task, scale=args.scale, budget=args.budget, solver=agent,
                      instances=args.instances, seed=args.seed, agent_name=args.agent, gpus=gpus,
                      progress=progress)

@@ -18,7 +18,10 @@ def resolve_agent(name: str, **kwargs: Any) -> Agent | Solver:
 
     import rdbench._registry  # noqa: F401 - registers rdbench's agents with Inspect
 
-    candidates = [name] if "/" in name else [f"rdbench/{name}", name]
+    # rdbench's own agent names never fall through to Inspect's built-ins of the same name
+    # (Inspect's `react` has a submit tool that ends runs early).
+    own = {"react", "aide", "human", "cli"}
+    candidates = [name] if "/" in name else [f"rdbench/{name}"] if name in own else [name]
     for candidate in candidates:
         for kind in ("agent", "solver"):
             if registry_lookup(kind, candidate) is not None:
@@ -28,3 +31,14 @@ def resolve_agent(name: str, **kwargs: Any) -> Agent | Solver:
         f"no agent named {name!r}; rdbench's agents are react, aide, human and cli "
         "(or give a registered Inspect agent/solver as package/name)"
     )
+
+
+def agent_or_default(name: str) -> Agent | Solver | None:
+    """The named agent, or None (the harness's built-in react agent) for ``react`` when rdbench's
+    own react agent is not installed."""
+    try:
+        return resolve_agent(name)
+    except ValueError:
+        if name != "react":
+            raise
+        return None

@@ -39,3 +39,15 @@ def test_user_errors_are_one_line_without_traceback(toy_tasks_path: Path) -> Non
                           capture_output=True, text=True, env={**__import__("os").environ,
                                                                "INSPECT_EVAL_MODEL": ""})
     assert proc.returncode == 2 and "give --model" in proc.stderr
+
+
+def test_demo_runs_an_agent_and_prints_where_results_are(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "rdbench.cli.main", "demo", "--scripted", "--budget", "3m",
+         "--log-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "log: " in proc.stdout and str(tmp_path) in proc.stdout
+    assert "score calls 2" in proc.stdout and "normalised" in proc.stdout
+    assert list(tmp_path.glob("*.eval"))

@@ -1,0 +1,249 @@
+"""Runs for analysis, read from Inspect logs, a CSV of score-log entries, or METR's RE-Bench data.
+
+Every source becomes a list of :class:`Run`: its agent, task, length, and its score log as
+normalised values over working time.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from rdbench.scoring.normalise import normalise, transform_value
+from rdbench.task.spec import LogOffset
+
+HUMAN_METR_LENGTH_S = 8 * 3600.0
+
+
+class AnalysisInputError(ValueError):
+    """Unreadable or inconsistent input; the message names the file and row."""
+
+
+class Point(BaseModel):
+    """One score-log entry: working time and normalised score (None = invalid)."""
+
+    elapsed_s: float
+    score: float | None
+
+
+class Run(BaseModel):
+    """One run of one agent on one task."""
+
+    run_id: str
+    agent: str
+    task: str
+    length_s: float = Field(description="the run's time budget (or its working time if longer)")
+    aggregation: str = "best"
+    points: list[Point] = Field(default_factory=list)
+    final_only: bool = Field(default=False, description="only a final score is known (no time series)")
+    cost_usd: float | None = None
+    tokens: float | None = None
+    score_calls: int = 0
+    noise: float | None = Field(default=None, description="calibration noise in normalised units")
+    source: str = ""
+
+    def is_human(self, human_agents: Iterable[str] = ()) -> bool:
+        return self.agent == "human" or self.agent.startswith("human:") or self.agent in set(human_agents)
+
+
+Progress = Callable[[str], None]
+
+
+def _say(message: str) -> None:
+    print(f"rdbench report: {message}", file=sys.stderr, flush=True)
+
+
+def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: Progress = _say) -> list[Run]:
+    """Read every input: Inspect logs (files or folders), CSV files, METR ``.jsonl`` files."""
+    cal = read_calibration_csv(calibrations) if calibrations else {}
+    runs: list[Run] = []
+    for path in paths:
+        if not path.exists():
+            raise AnalysisInputError(f"{path}: no such file or folder")
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in (".eval", ".json") and p.is_file())
+            progress(f"{path}: {len(files)} log files")
+            for i, file in enumerate(files):
+                if i and i % 50 == 0:
+                    progress(f"  read {i}/{len(files)} logs")
+                runs += read_inspect_log(file)
+        elif path.suffix == ".csv":
+            runs += read_entries_csv(path, cal)
+        elif path.suffix == ".jsonl":
+            runs += read_metr_jsonl(path)
+        elif path.suffix in (".eval", ".json"):
+            runs += read_inspect_log(path)
+        else:
+            raise AnalysisInputError(f"{path}: unknown input type (want .eval/.json logs, .csv or .jsonl)")
+    progress(f"{len(runs)} runs")
+    return runs
+
+
+def read_inspect_log(path: Path) -> list[Run]:
+    """Runs from an Inspect log written by rdbench (score ``rdbench``, metadata ``rdbench``)."""
+    from inspect_ai.log import read_eval_log
+
+    try:
+        log = read_eval_log(str(path))
+    except Exception as error:
+        raise AnalysisInputError(f"{path}: not a readable Inspect log ({error})") from error
+    runs = []
+    for index, sample in enumerate(log.samples or []):
+        score = (sample.scores or {}).get("rdbench")
+        if score is None or not score.metadata or "rdbench" not in score.metadata:
+            continue
+        record: dict[str, Any] = score.metadata["rdbench"]
+        try:
+            runs.append(_run_from_record(record, f"{path.name}#{index}:{sample.id}:{sample.epoch}",
+                                         str(path)))
+        except (KeyError, TypeError, ValueError) as error:
+            raise AnalysisInputError(f"{path}: sample {sample.id}: malformed rdbench record ({error})") from error
+    return runs
+
+
+def _transform(raw: Any) -> Any:
+    return LogOffset(**raw) if isinstance(raw, dict) else raw
+
+
+def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
+    cal = record.get("calibration")
+    transform = _transform(record.get("transform", "none"))
+    points = []
+    for entry in record.get("score_log", []):
+        value = entry.get("value")
+        norm = None
+        if cal is not None and value is not None:
+            norm = normalise(value, cal["starting"], cal["reference"], transform)
+        points.append(Point(elapsed_s=float(entry["elapsed_s"]), score=norm))
+    integrity = record.get("integrity") or {}
+    if integrity.get("ok") is False:
+        points = [Point(elapsed_s=p.elapsed_s, score=None) for p in points]
+    noise = None
+    if cal is not None and cal.get("noise") is not None:
+        span = abs(transform_value(cal["reference"], transform) - transform_value(cal["starting"], transform))
+        noise = cal["noise"] / span if span else None
+    return Run(
+        run_id=run_id,
+        agent=str(record["agent"]),
+        task=str(record["task"]),
+        length_s=max(float(record["time_budget_s"]), 0.0),
+        aggregation=str(record.get("aggregation", "best")),
+        points=points,
+        cost_usd=record.get("cost_usd"),
+        tokens=record.get("tokens"),
+        score_calls=sum(1 for e in record.get("score_log", []) if e.get("source") in ("agent", "human")),
+        noise=noise,
+        source=source,
+    )
+
+
+def read_calibration_csv(path: Path) -> dict[str, dict[str, Any]]:
+    """``task, direction, transform, starting, reference[, aggregation]`` per task."""
+    out: dict[str, dict[str, Any]] = {}
+    with _open_csv(path) as rows:
+        for line, row in rows:
+            try:
+                transform: Any = row["transform"].strip() or "none"
+                if transform.startswith("log_offset:"):
+                    transform = LogOffset(log_offset=float(transform.split(":", 1)[1]))
+                elif transform not in ("none", "log"):
+                    raise ValueError(f"transform {transform!r} (want none, log or log_offset:C)")
+                if row["direction"] not in ("lower", "higher"):
+                    raise ValueError(f"direction {row['direction']!r} (want lower or higher)")
+                out[row["task"]] = {"transform": transform, "direction": row["direction"],
+                                    "starting": float(row["starting"]), "reference": float(row["reference"]),
+                                    "aggregation": (row.get("aggregation") or "best").strip()}
+            except (KeyError, ValueError) as error:
+                raise AnalysisInputError(f"{path}: row {line}: {error}") from None
+    return out
+
+
+def read_entries_csv(path: Path, calibrations: dict[str, dict[str, Any]]) -> list[Run]:
+    """A CSV of score-log entries: ``run_id, agent, task, elapsed_s, score[, cost_usd][, length_s]``.
+
+    Raw scores are normalised with the task's calibration; without one, ``score`` is taken as
+    already normalised.
+    """
+    grouped: dict[str, Run] = {}
+    with _open_csv(path) as rows:
+        for line, row in rows:
+            try:
+                run_id, task = row["run_id"], row["task"]
+                elapsed = float(row["elapsed_s"])
+                text = (row.get("score") or "").strip()
+                raw = float(text) if text and text.lower() != "nan" else None
+            except (KeyError, ValueError) as error:
+                raise AnalysisInputError(f"{path}: row {line}: {error}") from None
+            cal = calibrations.get(task)
+            score = raw
+            if cal is not None:
+                score = normalise(raw, cal["starting"], cal["reference"], cal["transform"])
+            run = grouped.get(run_id)
+            if run is None:
+                run = grouped[run_id] = Run(
+                    run_id=run_id, agent=row["agent"], task=task, length_s=0.0,
+                    aggregation=cal["aggregation"] if cal else "best", source=str(path),
+                )
+            elif run.agent != row["agent"] or run.task != task:
+                raise AnalysisInputError(
+                    f"{path}: row {line}: run {run_id} changes agent or task "
+                    f"({run.agent}/{run.task} -> {row['agent']}/{task})"
+                )
+            run.points.append(Point(elapsed_s=elapsed, score=score))
+            run.score_calls += 1
+            length = (row.get("length_s") or "").strip()
+            run.length_s = max(run.length_s, float(length) if length else elapsed)
+            cost = (row.get("cost_usd") or "").strip()
+            if cost:
+                run.cost_usd = float(cost)
+    for run in grouped.values():
+        run.points.sort(key=lambda p: p.elapsed_s)
+    return list(grouped.values())
+
+
+def read_metr_jsonl(path: Path) -> list[Run]:
+    """METR's published per-run data: one normalised final score per run; humans have time_limit 0."""
+    runs = []
+    with path.open() as handle:
+        for line, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+                family = str(row["task_family"]).removeprefix("ai_rd_")
+                human = row["alias"] == "human"
+                length = HUMAN_METR_LENGTH_S if human else float(row["time_limit"])
+                score = row["score"]
+                score = None if score is None or (isinstance(score, float) and math.isnan(score)) else float(score)
+            except (KeyError, ValueError, TypeError) as error:
+                raise AnalysisInputError(f"{path}: line {line}: {error}") from None
+            runs.append(Run(
+                run_id=str(row["run_id"]), agent="human" if human else str(row["alias"]), task=family,
+                length_s=length, aggregation="final", final_only=True,
+                points=[Point(elapsed_s=length, score=score)],
+                cost_usd=row.get("dollar_equivalent"), tokens=row.get("total_tokens"), source=str(path),
+            ))
+    return runs
+
+
+class _open_csv:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> Iterable[tuple[int, dict[str, str]]]:
+        try:
+            self.handle = self.path.open(newline="")
+        except OSError as error:
+            raise AnalysisInputError(f"{self.path}: cannot read ({error})") from None
+        reader = csv.DictReader(self.handle)
+        return ((i + 2, {k.strip(): (v or "") for k, v in row.items() if k}) for i, row in enumerate(reader))
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()

@@ -1,0 +1,121 @@
+"""The formulas of rdbench's analysis (documented in docs/analysis.md)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from rdbench.analysis.data import Run
+
+
+def score_at(run: Run, t: float) -> float:
+    """A run's normalised score after ``t`` seconds of working time.
+
+    Entries with elapsed time <= t count (a longer run is truncated at t; a shorter run keeps its
+    last score, it is not stretched). ``best``: the best valid entry; ``final``: the last entry.
+    No valid entry means the starting solution's score, 0.
+    """
+    if run.final_only:
+        valid = [p.score for p in run.points if p.score is not None]
+        return valid[-1] if valid and run.length_s <= t + 1e-9 else 0.0
+    pool = [p for p in run.points if p.elapsed_s <= t + 1e-9]
+    if not pool:
+        return 0.0
+    if run.aggregation == "final":
+        last = pool[-1].score
+        return 0.0 if last is None else last
+    valid = [p.score for p in pool if p.score is not None]
+    return max(valid) if valid else 0.0
+
+
+def expected_max(values: Sequence[float], k: int) -> float:
+    """Expected maximum of ``k`` values drawn without replacement from ``values`` (exact).
+
+    With v_(1) <= ... <= v_(n) sorted: E[max] = sum_{i=k..n} v_(i) * C(i-1, k-1) / C(n, k).
+    ``k`` larger than n is clipped to n (the best of all runs).
+    """
+    n = len(values)
+    if n == 0:
+        return math.nan
+    k = max(1, min(k, n))
+    ordered = np.sort(np.asarray(values, dtype=float))
+    return float(ordered @ max_weights(n, k))
+
+
+def max_weights(n: int, k: int) -> np.ndarray:
+    """Weights w_i = C(i-1, k-1) / C(n, k) of the sorted values (i = 1..n), computed in log space."""
+    i = np.arange(1, n + 1)
+    weights = np.zeros(n)
+    mask = i >= k
+    log_c = _log_comb(i[mask] - 1, k - 1) - _log_comb(np.array([n]), k)[0]
+    weights[mask] = np.exp(log_c)
+    return weights
+
+
+def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
+    from scipy.special import gammaln
+
+    return np.asarray(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1), dtype=float)
+
+
+def score_at_k(
+    values: Sequence[float], k: int, bootstrap: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float | None, float | None]:
+    """score@k and a bootstrap confidence interval (runs resampled with replacement)."""
+    point = expected_max(values, k)
+    n = len(values)
+    if n < 2 or bootstrap <= 0:
+        return point, None, None
+    rng = np.random.default_rng(seed)
+    samples = np.sort(rng.choice(np.asarray(values, dtype=float), size=(bootstrap, n), replace=True), axis=1)
+    estimates = samples @ max_weights(n, max(1, min(k, n)))
+    low, high = np.quantile(estimates, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return point, float(low), float(high)
+
+
+def midrank_percentile(value: float, population: Sequence[float]) -> float | None:
+    """Percent of the population below ``value``, counting ties as half (midrank)."""
+    if not population:
+        return None
+    below = sum(1 for p in population if p < value)
+    ties = sum(1 for p in population if p == value)
+    return 100.0 * (below + 0.5 * ties) / len(population)
+
+
+def attempts_per_hour(run: Run) -> float | None:
+    """Score calls per hour of working time."""
+    hours = run.length_s / 3600
+    return run.score_calls / hours if hours > 0 else None
+
+
+def human_cost(run: Run, hourly_rate: float) -> float:
+    """What a person's run costs at an hourly rate."""
+    return run.length_s / 3600 * hourly_rate
+
+
+def performance_profile(
+    scores: dict[str, dict[str, float]], taus: np.ndarray, epsilon: float = 1e-3
+) -> dict[str, np.ndarray]:
+    """MLGym-style performance profiles.
+
+    ``scores[agent][task]`` (higher is better, normalised). Per task, the ratio of agent m is
+    r = best_score / score_m, scores floored at ``epsilon`` (normalised scores can be <= 0); the
+    profile rho_m(tau) is the fraction of tasks with log10(r) <= tau (a missing task counts as
+    never solved).
+    """
+    tasks = sorted({task for by_task in scores.values() for task in by_task})
+    best = {t: max(max(s.get(t, -math.inf), epsilon) for s in scores.values()) for t in tasks}
+    profiles = {}
+    for agent, by_task in scores.items():
+        ratios = np.array([
+            math.log10(best[t] / max(by_task[t], epsilon)) if t in by_task else math.inf for t in tasks
+        ])
+        profiles[agent] = np.array([(ratios <= tau).mean() if len(tasks) else 0.0 for tau in taus])
+    return profiles
+
+
+def aup(profile: np.ndarray, taus: np.ndarray) -> float:
+    """Area under a performance profile (trapezoidal rule over the tau grid)."""
+    return float(np.trapezoid(profile, taus)) if len(taus) > 1 else 0.0

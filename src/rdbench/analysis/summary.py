@@ -1,0 +1,129 @@
+"""The report's numbers: score@k records, per-run tables, profiles."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+from pydantic import BaseModel
+
+from rdbench.analysis.data import Run
+from rdbench.analysis.stats import (
+    attempts_per_hour,
+    aup,
+    human_cost,
+    midrank_percentile,
+    performance_profile,
+    score_at,
+    score_at_k,
+)
+
+
+class Record(BaseModel):
+    """One row of ``summary.json``."""
+
+    agent: str
+    task: str
+    budget_s: float
+    run_length_s: float
+    k: int
+    score_at_k: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_runs: int
+    human_percentile: float | None
+
+
+class AgentTaskRow(BaseModel):
+    """Per agent and task: runs, mean score, cost, attempts per hour, noise."""
+
+    agent: str
+    task: str
+    n_runs: int
+    mean_score: float
+    run_lengths_s: list[float]
+    mean_cost_usd: float | None
+    mean_attempts_per_hour: float | None
+    noise: float | None
+
+
+def group(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
+    out: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in runs:
+        out[(run.agent, run.task)].append(run)
+    return dict(out)
+
+
+def score_at_k_records(
+    runs: list[Run], budgets: list[float], human_agents: Iterable[str] = (), bootstrap: int = 1000,
+    seed: int = 0,
+) -> list[Record]:
+    """score@k for every agent, task, total budget T and run length t <= T (k = floor(T / t)).
+
+    Run lengths are the distinct lengths of the agent's runs on the task; all the agent's runs on
+    the task contribute, each truncated at t (a shorter one is not stretched). The human percentile
+    compares score@k with human runs on the same task scored at T.
+    """
+    humans = set(human_agents)
+    groups = group(runs)
+    records = []
+    for (agent, task), members in sorted(groups.items()):
+        is_human = members[0].is_human(humans)
+        human_runs = [r for (a, t), rs in groups.items() if t == task for r in rs if r.is_human(humans)]
+        lengths = sorted({r.length_s for r in members if r.length_s > 0})
+        for budget in budgets:
+            # a final-only human run longer than the budget has no known score at the budget
+            human_pop = [score_at(r, budget) for r in human_runs
+                         if not (r.final_only and r.length_s > budget + 1e-9)]
+            for length in lengths:
+                if length > budget + 1e-9:
+                    continue
+                k = int(budget // length + 1e-9)
+                pool = [r for r in members if not r.final_only or r.length_s == length]
+                values = [score_at(r, length) for r in pool]
+                point, low, high = score_at_k(values, k, bootstrap=bootstrap, seed=seed)
+                records.append(Record(
+                    agent=agent, task=task, budget_s=budget, run_length_s=length, k=k,
+                    score_at_k=point, ci_low=low, ci_high=high, n_runs=len(values),
+                    human_percentile=None if is_human else midrank_percentile(point, human_pop),
+                ))
+    return records
+
+
+def agent_task_rows(runs: list[Run]) -> list[AgentTaskRow]:
+    rows = []
+    for (agent, task), members in sorted(group(runs).items()):
+        finals = [score_at(r, r.length_s) for r in members]
+        costs = [r.cost_usd for r in members if r.cost_usd is not None]
+        rates = [a for r in members if not r.final_only and (a := attempts_per_hour(r)) is not None]
+        noises = [r.noise for r in members if r.noise is not None]
+        rows.append(AgentTaskRow(
+            agent=agent, task=task, n_runs=len(members), mean_score=statistics.fmean(finals),
+            run_lengths_s=sorted({r.length_s for r in members}),
+            mean_cost_usd=statistics.fmean(costs) if costs else None,
+            mean_attempts_per_hour=statistics.fmean(rates) if rates else None,
+            noise=statistics.fmean(noises) if noises else None,
+        ))
+    return rows
+
+
+def human_costs(runs: list[Run], hourly_rate: float, human_agents: Iterable[str] = ()) -> dict[str, float]:
+    """Mean cost of a human run per task at ``hourly_rate``."""
+    humans = set(human_agents)
+    by_task: dict[str, list[float]] = defaultdict(list)
+    for run in runs:
+        if run.is_human(humans):
+            by_task[run.task].append(human_cost(run, hourly_rate))
+    return {task: statistics.fmean(v) for task, v in sorted(by_task.items())}
+
+
+def profiles(runs: list[Run]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float]]:
+    """Performance profiles over tasks of each agent's mean final score, and their AUP."""
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    for row in agent_task_rows(runs):
+        scores[row.agent][row.task] = row.mean_score
+    taus = np.linspace(0, 3, 61)
+    curves = performance_profile(scores, taus)
+    return taus, curves, {agent: aup(curve, taus) for agent, curve in curves.items()}

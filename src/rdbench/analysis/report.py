@@ -76,7 +76,7 @@ def _markdown(
         lengths = ", ".join(format_duration(x) for x in row.run_lengths_s)
         cost = "–" if row.mean_cost_usd is None else f"${row.mean_cost_usd:.2f}"
         lines.append(f"| {row.agent} | {row.task} | {row.n_runs} | {_fmt(row.mean_score)} | {lengths} | "
-                     f"{cost} | {_fmt(row.mean_attempts_per_hour, 1)} | ±{_fmt(row.noise)} |")
+                     f"{cost} | {_fmt(row.mean_attempts_per_hour, 1)} | {_fmt(row.noise)} |")
     lines += ["", "Scores are normalised: 0 = starting solution, 1 = reference. `noise` is the spread of "
               "repeated scoring of one solution (from calibration), in the same units: differences "
               "smaller than it are within measurement noise.", "",

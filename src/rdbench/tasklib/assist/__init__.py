@@ -1,0 +1,1 @@
+"""Shared generator of the research-assistance families: clean scripts, fault injector, runner."""

@@ -12,10 +12,21 @@ setup: $(STAMP) system-deps
 system-deps:
 	@bash scripts/system_deps.sh
 
+# llama.cpp (the offline model) is built without the host's native CPU kernels: the native build
+# crashes (general protection fault in libggml-cpu) on chat completions on CPUs with AMX. The wheel is
+# built once into the user's cache and reused.
+WHEELS := $(HOME)/.cache/rdbench/wheels
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_OPENMP=OFF
+
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
-	@$(PY) -m pip install -q -e '.[dev]'
+	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@mkdir -p $(WHEELS)
+	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || { \
+	  echo "rdbench setup: building llama-cpp-python once (portable CPU kernels; a few minutes)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
+	@$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
+	@$(PY) -c "import rdbench, llama_cpp" || { echo "rdbench setup: installing the package failed"; exit 1; }
 	@touch $(STAMP)
 
 lint: setup

@@ -1,0 +1,99 @@
+"""find_bug family: instances through the real materialiser, scorer anchors, rules, metrics."""
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from rdbench.task.assets import materialize
+from rdbench.task.loader import load_task
+from rdbench.tasklib.assist import baselines
+
+TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "find_bug"
+
+
+def _module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem + "_fb", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    cache = tmp_path_factory.mktemp("cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RDBENCH_CACHE_DIR", str(cache))
+    mp.setenv("RDBENCH_ASSIST_CACHE", str(cache / "assist"))
+    task = load_task(TASK)
+    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(6)]
+    mp.undo()
+    return roots
+
+
+def _score(root: Path, tmp: Path, overlay: dict[str, str] | None = None, reference: bool = False) -> dict[str, Any]:
+    ws = tmp / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    shutil.copytree(root / "workspace", ws)
+    if reference:
+        shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
+    for name, text in (overlay or {}).items():
+        (ws / name).write_text(text)
+    result: dict[str, Any] = _module(TASK / "protected" / "score.py").score(ws, root / "protected", {"scale": "mini", "seed": 1})
+    return result
+
+
+def test_instances_deterministic_and_mixed(instances: list[Path], tmp_path: Path) -> None:
+    labels = [json.loads((r / "protected" / "label.json").read_text()) for r in instances]
+    assert {lab["buggy"] for lab in labels} == {True, False}
+    gen = _module(TASK / "generate.py")
+    again = gen.generate(1, tmp_path / "again", {})
+    assert again["lines"] == labels[1]["lines"] and again["type"] == labels[1]["type"]
+    for root, lab in zip(instances, labels, strict=True):
+        assert (root / "workspace" / "train.py").read_text().count("\n") > 40
+        if lab["buggy"]:
+            lo, hi = min(lab["clean_metrics"]), max(lab["clean_metrics"])
+            assert all(not lo - 0.02 <= m <= hi + 0.02 for m in lab["mutant_metrics"])
+
+
+def test_reference_scores_one_and_start_scores_low(instances: list[Path], tmp_path: Path) -> None:
+    ref = [_score(r, tmp_path, reference=True) for r in instances]
+    start = [_score(r, tmp_path) for r in instances]
+    assert all(r["value"] == 1.0 for r in ref)
+    buggy = [r for r in ref if r["details"]["truth_buggy"]]
+    assert buggy and all(r["details"]["repaired"] is True for r in buggy)
+    m = _module(TASK / "metrics.py").metrics(ref)
+    assert m["detection_f1"] == 1.0 and m["localisation_top1"] == 1.0 and m["repair_success"] == 1.0
+    # The starting answer ("clean") scores 0 on every buggy instance.
+    assert all(s["value"] == 0.0 for s in start if s["details"]["truth_buggy"])
+    assert _module(TASK / "metrics.py").metrics(start)["detection_f1"] == 0.0
+
+
+def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
+    root = next(r for r in instances if json.loads((r / "protected" / "label.json").read_text())["buggy"])
+    label = json.loads((root / "protected" / "label.json").read_text())
+    wrong_line = max(label["lines"]) + 5
+    partial = _score(root, tmp_path, {"answer.json": json.dumps(
+        {"buggy": True, "lines": [wrong_line], "type": label["type"]})})
+    assert partial["value"] == pytest.approx(2 / 3)
+    assert _score(root, tmp_path, {"answer.json": "not json"})["value"] != _score(root, tmp_path)["value"]
+    # A "fix" that leaves the bug in place is not a repair.
+    broken = _score(root, tmp_path, {"train.py": (root / "workspace" / "train.py").read_text() + "\n# touched\n"})
+    assert broken["details"]["repaired"] is False
+    ws = tmp_path / "ws"
+    (ws / "answer.json").unlink()
+    (ws / "answer.json").symlink_to(root / "reference" / "answer.json")
+    linked = _module(TASK / "protected" / "score.py").score(ws, root / "protected", {"seed": 0})
+    assert linked["value"] != linked["value"]  # NaN: links refused
+
+
+def test_lint_baseline_between_anchors(instances: list[Path], tmp_path: Path) -> None:
+    results = [_score(r, tmp_path, {"answer.json": json.dumps(baselines.lint_find_bug(
+        (r / "workspace" / "train.py").read_text()))}) for r in instances]
+    mean = sum(r["value"] for r in results) / len(results)
+    assert 0.0 < mean <= 1.0

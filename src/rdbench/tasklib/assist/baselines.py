@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 # Linter-style rules for find_bug: (bug type, regex over a stripped line). Absence rules follow.
 _LINE_RULES: list[tuple[str, str]] = [
     ("softmax_wrong_dim", r"softmax\(.*dim=0\)"),
@@ -70,3 +72,30 @@ def threshold_watch(advance: Callable[[int], list[dict[str, float]]], steps: int
             if len(recent) == 10 and max(recent) < 0.02:
                 return step, "repeated_batch"
     return None
+
+
+def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: list[str]) -> tuple[list[int], str | None]:
+    """A plain-code audit_data solver over feature matrices (no ids): returns row indices ranked
+    most suspicious first and the leak column (highest |correlation| with the label, if > 0.8).
+
+    Rows rank by: absurd values (robust z > 20), then near-copies of a test row, then the share of
+    their 10 nearest training neighbours that disagree with their label.
+    """
+    med = np.median(train, axis=0)
+    mad = np.median(np.abs(train - med), axis=0) + 1e-9
+    z = np.abs(train - med) / mad
+    clipped = np.clip(train, np.percentile(train, 1, axis=0), np.percentile(train, 99, axis=0))
+    corr = [abs(float(np.corrcoef(clipped[:, c], labels)[0, 1])) for c in range(train.shape[1])]
+    best = int(np.argmax(corr))
+    leak = names[best] if corr[best] > 0.8 else None
+    keep = [c for c in range(train.shape[1]) if names[c] != leak]
+    feats = np.clip((train[:, keep] - med[keep]) / (1.4826 * mad[keep]), -6, 6)
+    test_f = np.clip((test[:, keep] - med[keep]) / (1.4826 * mad[keep]), -6, 6)
+    d_test = np.sqrt(((feats[:, None, :] - test_f[None, :, :]) ** 2).sum(-1)).min(1)
+    d_train = np.sqrt(((feats[:, None, :] - feats[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d_train, np.inf)
+    nn = np.argsort(d_train, axis=1)[:, :10]
+    disagree = (labels[nn] != labels[:, None]).mean(1)
+    suspicion = disagree + 10.0 * (d_test < 0.01) + 100.0 * (z.max(1) > 20)
+    order = [int(i) for i in np.argsort(-suspicion, kind="stable")]
+    return order, leak

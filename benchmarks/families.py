@@ -1,0 +1,152 @@
+"""Research-assistance families at scale: generate N instances per family on 2 processes and anchor
+the scale with a perfect solver, the starting answer and a plain-code baseline.
+
+Usage: ``.venv/bin/python benchmarks/families.py [--instances 200] [--repairs 10]``. A fresh run
+cache is used so the timing includes every clean and mutant training run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import time
+from multiprocessing import Pool
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rdbench.tasklib.assist import baselines
+
+TASKS = Path(__file__).parents[1] / "src" / "rdbench" / "tasks"
+
+
+def _module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{path.parent.name}_{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gen(args: tuple[str, int, str]) -> dict[str, Any]:
+    family, seed, root = args
+    out = Path(root) / f"{seed}"
+    meta: dict[str, Any] = _module(TASKS / family / "generate.py").generate(seed, out, {})
+    return meta
+
+
+def _score(family: str, root: Path, answer: dict[str, Any] | None, reference: bool = False) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Path(tmp) / "ws"
+        shutil.copytree(root / "workspace", ws)
+        if reference:
+            shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
+        if answer is not None:
+            (ws / "answer.json").write_text(json.dumps(answer))
+        result: dict[str, Any] = _module(TASKS / family / "protected" / "score.py").score(
+            ws, root / "protected", {"scale": "mini", "seed": 0})
+        return result
+
+
+def find_bug(n: int, repairs: int, root: Path) -> None:
+    """Generates ``n`` find_bug instances and prints timing, label mix and anchored metrics."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("find_bug", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    kinds = collections.Counter(m["type"] or "clean" for m in metas)
+    rejected = collections.Counter(r["type"] for m in metas for r in m["rejected"])
+    print(f"find_bug: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  label mix: {dict(sorted(kinds.items()))}")
+    print(f"  mutants rejected by validation (within clean spread / crashed): {dict(sorted(rejected.items()))}")
+    metrics = _module(TASKS / "find_bug" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "start (always clean)": lambda d: None,
+        "lint baseline": lambda d: baselines.lint_find_bug((d / "workspace" / "train.py").read_text()),
+    }
+    for name, solve in solvers.items():
+        results = [_score("find_bug", d, solve(d)) for d in dirs]
+        mean = sum(r["value"] for r in results) / n
+        m = {k: round(v, 3) for k, v in metrics(results).items() if k != "repair_success"}
+        print(f"  {name:22s} mean score {mean:.3f} {m}")
+    buggy = [d for d, meta in zip(dirs, metas, strict=True) if meta["buggy"]][:repairs]
+    t0 = time.perf_counter()
+    fixed = [_score("find_bug", d, None, reference=True)["details"]["repaired"] for d in buggy]
+    print(f"  reference repairs re-run: {sum(fixed)}/{len(fixed)} repaired "
+          f"({(time.perf_counter() - t0) / max(len(fixed), 1):.1f} s each)")
+
+
+def _watch_baseline(root: Path, params: dict[str, Any]) -> str | None:
+    service = _module(TASKS / "watch_run" / "protected" / "watch_service.py")
+    state: dict[str, Any] = {}
+    rows = json.loads((root / "protected" / "run.json").read_text())
+
+    def advance(n: int) -> list[dict[str, float]]:
+        before = state.get("revealed", 0)
+        service.handle({"advance": str(n)}, root / "protected", params, state)
+        revealed: list[dict[str, float]] = rows[before:state["revealed"]]
+        return revealed
+
+    alarm = baselines.threshold_watch(advance, int(params["steps"]))
+    if alarm is None:
+        return None
+    reply = service.handle({"alarm": str(alarm[0]), "type": alarm[1]}, root / "protected", params, state)
+    receipt: str = reply["output"].split("receipt: ")[1]
+    return receipt
+
+
+def watch_run(n: int, root: Path) -> None:
+    """Generates ``n`` watch_run instances; anchors with the reference, no alarm, threshold rules."""
+    params = {"steps": 400, "max_advance": 50, "window": 100}
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("watch_run", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    kinds = collections.Counter(m["fault"] or f"clean/{m['lookalike']}" for m in metas)
+    rejected = collections.Counter(f for m in metas for f in m["rejected"])
+    print(f"watch_run: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  label mix: {dict(sorted(kinds.items()))}")
+    print(f"  faults redrawn (not visible within 30 steps): {dict(sorted(rejected.items()))}")
+    metrics = _module(TASKS / "watch_run" / "metrics.py").metrics
+    score = _module(TASKS / "watch_run" / "protected" / "score.py").score
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text())["receipt"],
+        "start (never alarm)": lambda d: None,
+        "threshold baseline": lambda d: _watch_baseline(d, params),
+    }
+    for name, solve in solvers.items():
+        results = []
+        for d in dirs:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "answer.json").write_text(json.dumps({"receipt": solve(d)}))
+                results.append(score(Path(tmp), d / "protected", params))
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:22s} {m}")
+
+
+def main() -> None:
+    """Entry point."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--instances", type=int, default=200)
+    parser.add_argument("--repairs", type=int, default=10)
+    parser.add_argument("--families", default="find_bug,watch_run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
+        chosen = args.families.split(",")
+        if "find_bug" in chosen:
+            find_bug(args.instances, args.repairs, Path(tmp) / "find_bug")
+        if "watch_run" in chosen:
+            watch_run(args.instances, Path(tmp) / "watch_run")
+
+
+if __name__ == "__main__":
+    main()

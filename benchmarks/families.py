@@ -132,12 +132,53 @@ def watch_run(n: int, root: Path) -> None:
         print(f"  {name:22s} {m}")
 
 
+def _csv(path: Path) -> tuple[Any, Any, Any, list[str]]:
+    import numpy as np
+
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    body = np.array(rows[1:], dtype=float)
+    return body[:, 0].astype(int), body[:, 1:-1], body[:, -1].astype(int), rows[0][1:-1]
+
+
+def audit_data(n: int, root: Path) -> None:
+    """Generates ``n`` audit_data instances; anchors with the reference, the empty answer, a baseline."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("audit_data", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    kinds: collections.Counter[str] = collections.Counter()
+    for m in metas:
+        kinds.update(m["kinds"])
+    leaks = sum(m["leak_column"] is not None for m in metas)
+    print(f"audit_data: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  bad rows: {dict(sorted(kinds.items()))}; leak column in {leaks}/{n}")
+    metrics = _module(TASKS / "audit_data" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+
+    def baseline(d: Path) -> dict[str, Any]:
+        ids, x, y, names = _csv(d / "workspace" / "train.csv")
+        _, xte, _, _ = _csv(d / "workspace" / "test.csv")
+        order, leak = baselines.audit_table(x, y, xte, names)
+        return {"rows": [int(ids[i]) for i in order], "leak_column": leak}
+
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "start (empty answer)": lambda d: None,
+        "heuristic baseline": baseline,
+    }
+    for name, solve in solvers.items():
+        results = [_score("audit_data", d, solve(d)) for d in dirs]
+        mean = sum(r["value"] for r in results) / n
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:22s} mean score {mean:.3f} {m}")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
-    parser.add_argument("--families", default="find_bug,watch_run")
+    parser.add_argument("--families", default="find_bug,watch_run,audit_data")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -146,6 +187,8 @@ def main() -> None:
             find_bug(args.instances, args.repairs, Path(tmp) / "find_bug")
         if "watch_run" in chosen:
             watch_run(args.instances, Path(tmp) / "watch_run")
+        if "audit_data" in chosen:
+            audit_data(args.instances, Path(tmp) / "audit_data")
 
 
 if __name__ == "__main__":

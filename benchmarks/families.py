@@ -173,12 +173,63 @@ def audit_data(n: int, root: Path) -> None:
         print(f"  {name:22s} mean score {mean:.3f} {m}")
 
 
+TEXTBOOK = {  # what a keyword-matching solver writes: the right component with textbook constants
+    "layer_norm": "(x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)",
+    "rms_norm": "x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)",
+    "gelu_tanh": "torch.nn.functional.gelu(x, approximate='tanh')",
+    "focal_loss": "(-(1 - torch.log_softmax(x, -1).gather(1, target[:, None]).squeeze(1).exp()) ** 2.0 "
+                  "* torch.log_softmax(x, -1).gather(1, target[:, None]).squeeze(1)).mean()",
+    "smoothed_ce": "torch.nn.functional.cross_entropy(x, target, label_smoothing=0.1)",
+}
+KEYWORDS = [("layer_norm", "layer norm"), ("layer_norm", "zero mean"), ("rms_norm", "rms"),
+            ("rms_norm", "mean square"), ("gelu_tanh", "gelu"), ("gelu_tanh", "tanh("),
+            ("focal_loss", "focal"), ("focal_loss", "gamma"), ("smoothed_ce", "smooth"), ("smoothed_ce", "eps/k")]
+
+
+def _spec_baseline(instructions: str) -> str:
+    low = instructions.lower()
+    name = next((n for n, word in KEYWORDS if word in low), "layer_norm")
+    return f"import torch\n\n\ndef component(x, target):\n    return {TEXTBOOK[name]}\n"
+
+
+def implement_spec(n: int, scored: int, root: Path) -> None:
+    """Generates ``n`` implement_spec instances; scores ``scored`` of them with three solvers."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("implement_spec", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    mix = collections.Counter(f"{m['name']}/{m['level']}" for m in metas)
+    print(f"implement_spec: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  components: {dict(collections.Counter(m['name'] for m in metas))}; {len(mix)} component x level cells")
+    metrics = _module(TASKS / "implement_spec" / "metrics.py").metrics
+    score = _module(TASKS / "implement_spec" / "protected" / "score.py").score
+    dirs = [root / str(s) for s in range(scored)]
+    solvers = {
+        "perfect": lambda d: (d / "reference" / "component.py").read_text(),
+        "start (stub)": lambda d: (d / "workspace" / "component.py").read_text(),
+        "keyword baseline": lambda d: _spec_baseline((d / "instructions.md").read_text()),
+    }
+    for name, solve in solvers.items():
+        t0 = time.perf_counter()
+        results = []
+        for s, d in enumerate(dirs):
+            with tempfile.TemporaryDirectory() as tmp:
+                ws = Path(tmp) / "ws"
+                shutil.copytree(d / "workspace", ws)
+                (ws / "component.py").write_text(solve(d))
+                results.append(score(ws, d / "protected", {"scale": "mini", "seed": s}))
+        mean = sum(r["value"] for r in results) / len(results)
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:22s} mean score {mean:.3f} {m} ({(time.perf_counter() - t0) / len(dirs):.1f} s/score)")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
-    parser.add_argument("--families", default="find_bug,watch_run,audit_data")
+    parser.add_argument("--scored", type=int, default=40, help="implement_spec instances scored per solver")
+    parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -189,6 +240,8 @@ def main() -> None:
             watch_run(args.instances, Path(tmp) / "watch_run")
         if "audit_data" in chosen:
             audit_data(args.instances, Path(tmp) / "audit_data")
+        if "implement_spec" in chosen:
+            implement_spec(args.instances, args.scored, Path(tmp) / "implement_spec")
 
 
 if __name__ == "__main__":

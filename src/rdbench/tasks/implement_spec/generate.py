@@ -74,6 +74,6 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     (out / "reference" / "component.py").write_text(
         "import math\n\nimport torch\nimport torch.nn.functional as F\n\n\n" + source
         + f"\n\ndef component(x, target):\n    return {name}(x, target, {p!r})\n")
-    text = spec[level].format(**p).replace("{", "{{").replace("}", "}}")
+    text = spec[level].format(**p)  # appended verbatim by the harness (not str.format-ed)
     (out / "instructions.md").write_text(f"\n## Specification of `component` ({spec['kind']})\n\n{text}\n")
     return instance

@@ -2,3 +2,4 @@
 
 from rdbench.sandbox.provider import BwrapSandboxEnvironment as BwrapSandboxEnvironment
 from rdbench.suite import SUITE as SUITE
+from rdbench.agents.react import research_agent as research_agent

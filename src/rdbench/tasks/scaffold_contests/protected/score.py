@@ -1,0 +1,119 @@
+"""Scorer for scaffold_contests: run the agent's scaffold on fresh hidden problems, judge its answers.
+
+The scaffold runs in a child process; this process serves the code model to it over a Unix socket
+(per-problem query budget counted here) and judges the final programs against hidden tests that
+never leave this process. Problems are drawn from params["seed"], so every call is fresh.
+"""
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+
+def _serve(sock_path, problems, budget, rng, counts, log):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(sock_path))
+    srv.listen(8)
+    lock = threading.Lock()
+
+    def one(conn):
+        with conn:
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                pid = json.loads(data.decode())["problem"]
+            except (ValueError, KeyError, TypeError):
+                conn.sendall(json.dumps({"output": "bad request", "exit_code": 2}).encode() + b"\n")
+                return
+            with lock:
+                if pid not in problems:
+                    reply = {"output": f"unknown problem {pid!r}", "exit_code": 2}
+                elif counts.get(pid, 0) >= budget:
+                    reply = {"output": f"refused: query budget of {budget} for {pid} spent", "exit_code": 1}
+                    log.append(("refused", pid))
+                else:
+                    counts[pid] = counts.get(pid, 0) + 1
+                    reply = {"output": _gen.sample(problems[pid], rng), "exit_code": 0}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+
+    def loop():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return srv
+
+
+def _passes(program, tests, timeout):
+    for case in tests:
+        try:
+            out = subprocess.run([sys.executable, "-c", program], input=case["input"], capture_output=True,
+                                 text=True, timeout=timeout).stdout
+        except subprocess.TimeoutExpired:
+            return False
+        if out.strip() != case["output"]:
+            return False
+    return True
+
+
+def _regular(path, root):
+    return path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(root.resolve())
+
+
+def score(workspace, protected, params):
+    global _gen
+    sys.path.insert(0, str(protected))
+    import contests_gen as _gen  # noqa: PLC0415  (lives in protected/, found at run time)
+
+    workspace = Path(workspace)
+    for name in ("scaffold.py", "codemodel.py"):
+        if not _regular(workspace / name, workspace):
+            return {"value": float("nan"), "message": f"{name} must be a regular file inside the workspace",
+                    "details": {}}
+    n = int(params.get("n_problems", 20))
+    budget = int(params.get("queries", 8))
+    seed = int(params["seed"])
+    problems = {p["id"]: p for p in _gen.make_set(seed, n, "h")}
+    counts, log = {}, []
+    with tempfile.TemporaryDirectory(prefix="scaffold-") as tmp:
+        tmp = Path(tmp)
+        (tmp / "problems.json").write_text(json.dumps([_gen.public(p) for p in problems.values()]))
+        out = tmp / "answers"
+        out.mkdir()
+        srv = _serve(tmp / "cm.sock", problems, budget, random.Random(seed ^ 0x5EED), counts, log)
+        env = dict(os.environ, CODEMODEL_SOCKET=str(tmp / "cm.sock"))
+        try:
+            proc = subprocess.run([sys.executable, "scaffold.py", str(tmp / "problems.json"), str(out)],
+                                  cwd=workspace, env=env, capture_output=True, text=True,
+                                  timeout=float(params.get("scaffold_timeout", 80)))
+            crashed = proc.returncode != 0
+            err = proc.stderr[-500:]
+        except subprocess.TimeoutExpired:
+            crashed, err = True, "scaffold timed out"
+        finally:
+            srv.close()
+        solved = []
+        for pid, p in problems.items():
+            f = out / f"{pid}.py"
+            if f.is_file() and not f.is_symlink() and _passes(f.read_text(), p["hidden"], 2.0):
+                solved.append(pid)
+    value = len(solved) / n
+    msg = f"solved {len(solved)}/{n} hidden problems"
+    if crashed:
+        msg += f" (scaffold failed: {err.strip()[-200:]})"
+    return {"value": value, "message": msg,
+            "details": {"solved": solved, "queries": counts, "refused": len(log), "crashed": crashed}}

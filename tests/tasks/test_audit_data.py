@@ -78,6 +78,7 @@ def test_anchors_and_rules(instances: list[Path], tmp_path: Path) -> None:
     assert metrics(ref) == {"precision_at_k": 1.0, "auprc": 1.0, "leak_column_accuracy": 1.0}
     start = [_score(r, tmp_path) for r in instances]
     assert all(s["details"]["average_precision"] == 0.0 for s in start)
+    assert all(s["value"] == 0.0 for s in start)  # the "answered": false template scores 0 everywhere
     root = instances[0]
     label = json.loads((root / "protected" / "label.json").read_text())
     bad = [int(k) for k in label["bad"]]

@@ -72,6 +72,7 @@ def test_reference_scores_one_and_start_scores_low(instances: list[Path], tmp_pa
     # The starting answer ("clean") scores 0 on every buggy instance.
     assert all(s["value"] == 0.0 for s in start if s["details"]["truth_buggy"])
     assert _module(TASK / "metrics.py").metrics(start)["detection_f1"] == 0.0
+    assert all(s["value"] == 0.0 for s in start)  # the "answered": false template scores 0 everywhere
 
 
 def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
@@ -83,7 +84,9 @@ def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
     assert partial["value"] == pytest.approx(2 / 3)
     assert _score(root, tmp_path, {"answer.json": "not json"})["value"] != _score(root, tmp_path)["value"]
     # A "fix" that leaves the bug in place is not a repair.
-    broken = _score(root, tmp_path, {"train.py": (root / "workspace" / "train.py").read_text() + "\n# touched\n"})
+    right = json.dumps({"buggy": True, "lines": label["lines"][:1], "type": label["type"]})
+    broken = _score(root, tmp_path, {"answer.json": right,
+                                     "train.py": (root / "workspace" / "train.py").read_text() + "\n# touched\n"})
     assert broken["details"]["repaired"] is False
     ws = tmp_path / "ws"
     (ws / "answer.json").unlink()

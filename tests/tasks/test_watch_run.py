@@ -110,5 +110,6 @@ def test_anchors_baseline_and_metrics(instances: list[Path], tmp_path: Path) -> 
     m = metrics(ref)
     assert m["precision"] == 1.0 and m["recall"] == 1.0 and m["median_latency_steps"] == 0.0
     assert metrics(start)["recall"] == 0.0
+    assert all(s["value"] == 0.0 for s in start)  # the "answered": false template scores 0 everywhere
     base = [_score(root, tmp_path, {"receipt": _baseline_receipt(root)}) for root in instances]
     assert 0.0 < sum(b["value"] for b in base) / len(base) < 1.0

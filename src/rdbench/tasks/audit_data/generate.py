@@ -78,7 +78,7 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     label = {"bad": {str(k): v for k, v in data["bad"].items()}, "leak_column": data["leak"],
              "train_ids": [int(i) for i in data["ids"][:n]]}
     (out / "protected" / "label.json").write_text(json.dumps(label))
-    (out / "workspace" / "answer.json").write_text(json.dumps({"rows": [], "leak_column": None}) + "\n")
+    (out / "workspace" / "answer.json").write_text(json.dumps({"answered": False, "rows": [], "leak_column": None}) + "\n")
     (out / "reference" / "answer.json").write_text(
         json.dumps({"rows": sorted(data["bad"]), "leak_column": data["leak"]}) + "\n")
     counts: dict[str, int] = {}

@@ -47,7 +47,7 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "workspace" / "train.py").write_text(inst["source"])
     (out / "workspace" / "answer.json").write_text(
-        json.dumps({"buggy": False, "lines": [], "type": None}) + "\n")
+        json.dumps({"answered": False, "buggy": None, "lines": [], "type": None}) + "\n")
     (out / "protected" / "label.json").write_text(json.dumps(label, indent=1))
     answer = {"buggy": label["buggy"], "lines": label["lines"][:1], "type": label["type"]}
     (out / "reference" / "answer.json").write_text(json.dumps(answer) + "\n")

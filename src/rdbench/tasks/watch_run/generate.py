@@ -49,7 +49,7 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
         (out / sub).mkdir(parents=True, exist_ok=True)
     (out / "protected" / "run.json").write_text(json.dumps(rows))
     (out / "protected" / "label.json").write_text(json.dumps(label))
-    (out / "workspace" / "answer.json").write_text(json.dumps({"receipt": None, "evidence": ""}) + "\n")
+    (out / "workspace" / "answer.json").write_text(json.dumps({"answered": False, "receipt": None, "evidence": ""}) + "\n")
     receipt = _sign(key, window_start, fault, window_start + 1) if fault and window_start is not None else None
     (out / "reference" / "answer.json").write_text(json.dumps({"receipt": receipt, "evidence": "reference"}) + "\n")
     return {"fault": fault, "at": label["at"], "window_start": window_start, "lookalike": lookalike,

@@ -37,4 +37,7 @@ def score(workspace, protected, params):
     leak_ok = leak == label["leak_column"]
     details = {"average_precision": ap, "precision_at_k": p_at_k, "k": k, "leak_correct": leak_ok,
                "truth_leak": label["leak_column"], "said_leak": leak, "n_flagged": len(ranked)}
+    if answer.get("answered") is False:  # the starting template: no decision yet scores 0
+        details.update(average_precision=0.0, precision_at_k=0.0, leak_correct=False)
+        return {"value": 0.0, "message": 'no answer yet (answer.json has "answered": false)', "details": details}
     return {"value": 0.5 * ap + 0.5 * float(leak_ok), "message": "recorded", "details": details}

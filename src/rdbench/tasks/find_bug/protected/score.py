@@ -34,13 +34,18 @@ def score(workspace, protected, params):
         said = answer["buggy"]
         lines = answer.get("lines") or []
         kind = answer.get("type")
-        if not isinstance(said, bool) or not all(isinstance(x, int) for x in lines):
+        if answer.get("answered") is False:
+            said = False
+        elif not isinstance(said, bool) or not all(isinstance(x, int) for x in lines):
             raise TypeError("buggy must be a boolean and lines a list of integers")
     except (OSError, ValueError, KeyError, TypeError) as error:
         return _nan(f"answer.json invalid: {error}")
     truth = label["buggy"]
     details = {"truth_buggy": truth, "truth_type": label["type"], "said_buggy": said,
                "said_type": kind, "line_correct": False, "type_correct": False, "repaired": None}
+    if answer.get("answered") is False:  # the starting template: no decision yet scores 0
+        details["said_buggy"] = False
+        return {"value": 0.0, "message": 'no answer yet (answer.json has "answered": false)', "details": details}
     if truth:
         details["line_correct"] = bool(said and lines and lines[0] in label["lines"])
         details["type_correct"] = bool(said and kind == label["type"])

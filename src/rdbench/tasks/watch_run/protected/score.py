@@ -21,12 +21,15 @@ def score(workspace, protected, params):
     if path.is_symlink():
         return _nan("answer.json must be a plain file")
     try:
-        receipt = json.loads(path.read_text()).get("receipt")
+        answer = json.loads(path.read_text())
+        receipt = answer.get("receipt")
     except (OSError, ValueError, AttributeError) as error:
         return _nan(f"answer.json invalid: {error}")
     details = {"truth_fault": label["fault"], "at": label["at"], "window_start": label["window_start"],
                "steps": label["steps"], "alarm": False, "false_alarm": False, "detected": False,
                "latency": None, "type_correct": False}
+    if answer.get("answered") is False:  # the starting template: no decision yet scores 0
+        return {"value": 0.0, "message": 'no answer yet (answer.json has "answered": false)', "details": details}
     if receipt is None:
         value = 0.0 if label["fault"] else 1.0
         return {"value": value, "message": "recorded (no alarm)", "details": details}

@@ -68,7 +68,7 @@ def find_bug(n: int, repairs: int, root: Path) -> None:
     dirs = [root / str(s) for s in range(n)]
     solvers = {
         "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
-        "start (always clean)": lambda d: None,
+        "trivial (always clean)": lambda d: {"buggy": False, "lines": [], "type": None},
         "lint baseline": lambda d: baselines.lint_find_bug((d / "workspace" / "train.py").read_text()),
     }
     for name, solve in solvers.items():
@@ -119,7 +119,7 @@ def watch_run(n: int, root: Path) -> None:
     dirs = [root / str(s) for s in range(n)]
     solvers = {
         "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text())["receipt"],
-        "start (never alarm)": lambda d: None,
+        "trivial (never alarm)": lambda d: None,
         "threshold baseline": lambda d: _watch_baseline(d, params),
     }
     for name, solve in solvers.items():
@@ -163,7 +163,7 @@ def audit_data(n: int, root: Path) -> None:
 
     solvers = {
         "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
-        "start (empty answer)": lambda d: None,
+        "trivial (empty answer)": lambda d: {"rows": [], "leak_column": None},
         "heuristic baseline": baseline,
     }
     for name, solve in solvers.items():

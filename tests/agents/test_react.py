@@ -63,3 +63,12 @@ def test_react_sees_budget_and_runs_background_jobs(toy: None, tmp_path: Path) -
     assert "finished rc=0" in tool_texts[2], tool_texts
     assert "job-finished" in tool_texts[3], tool_texts
     assert sample.scores
+
+
+def test_registered_as_rdbench_agents() -> None:
+    from inspect_ai._util.registry import registry_info
+
+    from rdbench.harness.agents import resolve_agent
+
+    assert registry_info(resolve_agent("react")).name == "rdbench/react"
+    assert registry_info(resolve_agent("aide")).name == "rdbench/aide"

@@ -84,7 +84,7 @@ def job_output() -> Tool:
     return execute
 
 
-@agent(name="rdbench/react")
+@agent(name="react")
 def research_agent(
     cost_limit: float | None = None,
     compaction_threshold: float = 0.8,

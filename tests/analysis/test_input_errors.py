@@ -1,9 +1,4 @@
-"""Unreadable or inconsistent inputs: one AnalysisInputError naming the file and row.
-
-The cases marked ``xfail(strict=True)`` are known defects in ``rdbench.analysis.data`` (reported to
-the owner, who holds that file): they fail today and will turn the suite red once fixed, so the mark
-must then be removed.
-"""
+"""Unreadable or inconsistent inputs: one AnalysisInputError naming the file and row."""
 
 from __future__ import annotations
 
@@ -57,8 +52,6 @@ def test_metr_line_errors(tmp_path: Path) -> None:
         read_metr_jsonl(bad)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError,
-                   reason="known defect: row['agent'] is read outside the try block in read_entries_csv")
 def test_entries_csv_without_agent_column(tmp_path: Path) -> None:
     bad = tmp_path / "noagent.csv"
     bad.write_text("run_id,task,elapsed_s,score\nr1,k,1,0.5\n")
@@ -66,8 +59,6 @@ def test_entries_csv_without_agent_column(tmp_path: Path) -> None:
         read_entries_csv(bad, {})
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="known defect: cost_usd and length_s are parsed outside the try block")
 def test_entries_csv_bad_cost_names_the_row(tmp_path: Path) -> None:
     bad = tmp_path / "cost.csv"
     bad.write_text("run_id,agent,task,elapsed_s,score,cost_usd\nr1,a,k,1,0.5,1\nr1,a,k,2,0.6,cheap\n")
@@ -75,7 +66,6 @@ def test_entries_csv_bad_cost_names_the_row(tmp_path: Path) -> None:
         read_entries_csv(bad, {})
 
 
-@pytest.mark.xfail(strict=True, reason="known defect: the calibration CSV's aggregation column is not validated")
 def test_calibration_rejects_unknown_aggregation(tmp_path: Path) -> None:
     cal = tmp_path / "cal.csv"
     cal.write_text("task,direction,transform,starting,reference,aggregation\nk,lower,none,10,0,bestest\n")

@@ -48,6 +48,7 @@ class Run(BaseModel):
     score_calls: int = 0
     noise: float | None = Field(default=None, description="calibration noise in normalised units")
     source: str = ""
+    invalid: bool = Field(default=False, description="failed its integrity check: scores as 0")
 
     def is_human(self, human_agents: Iterable[str] = ()) -> bool:
         return self.agent == "human" or self.agent.startswith("human:") or self.agent in set(human_agents)
@@ -123,7 +124,8 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
             norm = normalise(value, cal["starting"], cal["reference"], transform)
         points.append(Point(elapsed_s=float(entry["elapsed_s"]), score=norm))
     integrity = record.get("integrity") or {}
-    if integrity.get("ok") is False:
+    invalid = integrity.get("ok") is False
+    if invalid:
         points = [Point(elapsed_s=p.elapsed_s, score=None) for p in points]
     noise = None
     if cal is not None and cal.get("noise") is not None:
@@ -141,6 +143,7 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
         score_calls=sum(1 for e in record.get("score_log", []) if e.get("source") in ("agent", "human")),
         noise=noise,
         source=source,
+        invalid=invalid,
     )
 
 
@@ -157,9 +160,12 @@ def read_calibration_csv(path: Path) -> dict[str, dict[str, Any]]:
                     raise ValueError(f"transform {transform!r} (want none, log or log_offset:C)")
                 if row["direction"] not in ("lower", "higher"):
                     raise ValueError(f"direction {row['direction']!r} (want lower or higher)")
+                aggregation = (row.get("aggregation") or "best").strip()
+                if aggregation not in ("best", "final"):
+                    raise ValueError(f"aggregation {aggregation!r} (want best or final)")
                 out[row["task"]] = {"transform": transform, "direction": row["direction"],
                                     "starting": float(row["starting"]), "reference": float(row["reference"]),
-                                    "aggregation": (row.get("aggregation") or "best").strip()}
+                                    "aggregation": aggregation}
             except (KeyError, ValueError) as error:
                 raise AnalysisInputError(f"{path}: row {line}: {error}") from None
     return out
@@ -175,11 +181,17 @@ def read_entries_csv(path: Path, calibrations: dict[str, dict[str, Any]]) -> lis
     with _open_csv(path) as rows:
         for line, row in rows:
             try:
-                run_id, task = row["run_id"], row["task"]
+                run_id, task, agent = row["run_id"], row["task"], row["agent"]
                 elapsed = float(row["elapsed_s"])
                 text = (row.get("score") or "").strip()
                 raw = float(text) if text and text.lower() != "nan" else None
-            except (KeyError, ValueError) as error:
+                length_text = (row.get("length_s") or "").strip()
+                length = float(length_text) if length_text else elapsed
+                cost_text = (row.get("cost_usd") or "").strip()
+                cost = float(cost_text) if cost_text else None
+            except KeyError as error:
+                raise AnalysisInputError(f"{path}: row {line}: missing column {error}") from None
+            except ValueError as error:
                 raise AnalysisInputError(f"{path}: row {line}: {error}") from None
             cal = calibrations.get(task)
             score = raw
@@ -188,21 +200,19 @@ def read_entries_csv(path: Path, calibrations: dict[str, dict[str, Any]]) -> lis
             run = grouped.get(run_id)
             if run is None:
                 run = grouped[run_id] = Run(
-                    run_id=run_id, agent=row["agent"], task=task, length_s=0.0,
+                    run_id=run_id, agent=agent, task=task, length_s=0.0,
                     aggregation=cal["aggregation"] if cal else "best", source=str(path),
                 )
-            elif run.agent != row["agent"] or run.task != task:
+            elif run.agent != agent or run.task != task:
                 raise AnalysisInputError(
                     f"{path}: row {line}: run {run_id} changes agent or task "
-                    f"({run.agent}/{run.task} -> {row['agent']}/{task})"
+                    f"({run.agent}/{run.task} -> {agent}/{task})"
                 )
             run.points.append(Point(elapsed_s=elapsed, score=score))
             run.score_calls += 1
-            length = (row.get("length_s") or "").strip()
-            run.length_s = max(run.length_s, float(length) if length else elapsed)
-            cost = (row.get("cost_usd") or "").strip()
-            if cost:
-                run.cost_usd = float(cost)
+            run.length_s = max(run.length_s, length)
+            if cost is not None:
+                run.cost_usd = cost
     for run in grouped.values():
         run.points.sort(key=lambda p: p.elapsed_s)
     return list(grouped.values())

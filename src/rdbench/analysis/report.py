@@ -70,14 +70,15 @@ def _markdown(
     hourly_rate: float,
 ) -> str:
     lines = ["# rdbench report", "", "## Runs", "",
-             "| agent | task | runs | mean score | run lengths | mean cost | attempts/h | noise |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| agent | task | runs | invalid | mean score | run lengths | mean cost | attempts/h | noise |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lengths = ", ".join(format_duration(x) for x in row.run_lengths_s)
         cost = "–" if row.mean_cost_usd is None else f"${row.mean_cost_usd:.2f}"
-        lines.append(f"| {row.agent} | {row.task} | {row.n_runs} | {_fmt(row.mean_score)} | {lengths} | "
+        lines.append(f"| {row.agent} | {row.task} | {row.n_runs} | {row.invalid_runs} | {_fmt(row.mean_score)} | {lengths} | "
                      f"{cost} | {_fmt(row.mean_attempts_per_hour, 1)} | {_fmt(row.noise)} |")
-    lines += ["", "Scores are normalised: 0 = starting solution, 1 = reference. `noise` is the spread of "
+    lines += ["", "`invalid`: runs that changed files they must not (integrity check); they score 0. "
+              "Scores are normalised: 0 = starting solution, 1 = reference. `noise` is the spread of "
               "repeated scoring of one solution (from calibration), in the same units: differences "
               "smaller than it are within measurement noise.", "",
               "## score@k under total time budgets", "",

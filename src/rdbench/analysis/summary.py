@@ -47,6 +47,7 @@ class AgentTaskRow(BaseModel):
     mean_cost_usd: float | None
     mean_attempts_per_hour: float | None
     noise: float | None
+    invalid_runs: int = 0
 
 
 def group(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
@@ -105,6 +106,7 @@ def agent_task_rows(runs: list[Run]) -> list[AgentTaskRow]:
             mean_cost_usd=statistics.fmean(costs) if costs else None,
             mean_attempts_per_hour=statistics.fmean(rates) if rates else None,
             noise=statistics.fmean(noises) if noises else None,
+            invalid_runs=sum(1 for r in members if r.invalid),
         ))
     return rows
 

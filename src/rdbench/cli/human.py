@@ -1,0 +1,54 @@
+"""``rdbench human TASK``: a person does a task in its sandbox; the run is logged like an agent's."""
+
+from __future__ import annotations
+
+import argparse
+
+from rdbench.cli.common import guarded, progress
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``human`` subcommand."""
+    parser = subparsers.add_parser("human", help="do a task yourself in its sandbox, against the clock")
+    parser.add_argument("task", help="task name or folder")
+    parser.add_argument("--name", help="your name (the run's agent becomes human:<name>)")
+    parser.add_argument("--scale", default="mini", help="task scale (default: mini)")
+    parser.add_argument("--budget", help="working time, e.g. 30m (default: the scale's budget)")
+    parser.add_argument("--log-dir", default="logs/human", help="where the Inspect log goes")
+    parser.set_defaults(handler=guarded(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one human session and print where its log is."""
+    from inspect_ai import eval as inspect_eval
+
+    from rdbench.agents.human import human
+    from rdbench.harness.task import make_task
+
+    who = f"human:{args.name}" if args.name else "human"
+    task = make_task(args.task, scale=args.scale, budget=args.budget, solver=human(name=args.name),
+                     agent_name=who, progress=progress)
+    logs = inspect_eval(task, model="none", log_dir=args.log_dir, display="none", max_samples=1)
+    log = logs[0]
+    progress(f"log: {log.location}")
+    if log.samples:
+        for sample in log.samples:
+            for name, value in (sample.scores or {}).items():
+                progress(f"{name}: {value.value} ({value.explanation or ''})")
+    progress("view it with `inspect view` or compare with `rdbench report`")
+    return 0 if log.status == "success" else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for ``python -m rdbench.cli.human`` (used before ``rdbench human`` is wired)."""
+    parser = argparse.ArgumentParser(prog="rdbench")
+    sub = parser.add_subparsers()
+    register(sub)
+    args = parser.parse_args(["human", *(argv or [])] if argv is not None else None)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -63,6 +63,8 @@ def test_react_sees_budget_and_runs_background_jobs(toy: None, tmp_path: Path) -
     assert "finished rc=0" in tool_texts[2], tool_texts
     assert "job-finished" in tool_texts[3], tool_texts
     assert sample.scores
+    cost = sample.store["rdbench:cost"]
+    assert cost["tokens"] > 0 and cost["usd"] == 0.0  # mockllm is priced at 0 in the default table
 
 
 def test_registered_as_rdbench_agents() -> None:

@@ -30,3 +30,10 @@ def over_cost_limit(limit_usd: float | None, table: dict[str, Price] | None = No
         return False
     cost = run_cost(table)
     return cost is not None and cost >= limit_usd
+
+
+def record_cost() -> None:
+    """Put the current sample's tokens and cost in the sample store (key ``rdbench:cost``)."""
+    from inspect_ai.util import store
+
+    store().set("rdbench:cost", {"tokens": run_tokens(), "usd": run_cost()})

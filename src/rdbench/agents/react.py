@@ -9,7 +9,7 @@ from inspect_ai.tool import Tool, bash, python, tool
 from inspect_ai.util import sandbox
 
 from rdbench.agents.budget import budget_message
-from rdbench.agents.cost import over_cost_limit
+from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.harness.context import current_run
 from rdbench.harness.tools import score, score_log
 
@@ -104,6 +104,7 @@ def research_agent(
             run = current_run()
         except RuntimeError:
             return True
+        record_cost()
         if run.remaining_s() <= 0 or getattr(run, "submitted", False):
             return False
         if over_cost_limit(cost_limit):

@@ -14,7 +14,7 @@ from rdbench.agents.aide.journal import Journal, Node, Stage
 from rdbench.agents.aide.policy import AideConfig, next_step
 from rdbench.agents.aide.prompts import step_prompt
 from rdbench.agents.budget import budget_message
-from rdbench.agents.cost import over_cost_limit
+from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.harness.context import RunContext, current_run
 
 JOURNAL_NAME = "aide_journal.json"
@@ -136,6 +136,7 @@ def aide_agent(
             journal.add(node)
             journal.save(path)
             store().set("aide:journal", journal.model_dump())
+            record_cost()
         best = journal.best()
         if best is not None:
             # Leave the best node in the workspace: it is the run's result.

@@ -78,6 +78,7 @@ def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
     assert record["normalised_score"] == pytest.approx(22 / 40)
     assert sample.scores["rdbench"].value == pytest.approx(22 / 40)
     assert record["integrity"]["ok"] is True
+    assert record["cost_usd"] == 0.0  # priced from the pricing table (mockllm is free)
     # the scorer's writes stay in its snapshot
     assert "scorer_wrote_this" not in bash_listing(sample)
 

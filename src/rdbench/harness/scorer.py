@@ -21,6 +21,7 @@ from inspect_ai.solver import TaskState
 
 from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, release
 from rdbench.scoring.calibration import load_calibration
+from rdbench.scoring.cost import usage_cost
 from rdbench.scoring.integrity import compare, hash_files
 from rdbench.scoring.normalise import aggregate, normalise
 from rdbench.scoring.record import RECORD_KEY, RunRecord
@@ -45,6 +46,14 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     if not integrity.ok:
         raw = None
     tokens = state.token_usage if state is not None else None
+    cost = None
+    try:
+        from inspect_ai.model._model import sample_model_usage
+
+        usage = sample_model_usage()
+        cost = usage_cost(usage) if usage else None
+    except Exception:  # noqa: BLE001 - outside a sample, or no pricing: cost unknown
+        cost = None
     return RunRecord(
         task=run.task.name,
         task_version=spec.version,
@@ -63,6 +72,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         score_log=entries,
         integrity=integrity,
         tokens=tokens,
+        cost_usd=cost,
         service_usage=dict(run.service_usage),
     )
 

@@ -35,7 +35,7 @@ def _banner(task: str, budget_s: float) -> str:
     )
 
 
-@agent(name="rdbench/human")
+@agent(name="human")  # Inspect prefixes the package: rdbench/human
 def human(name: str | None = None) -> Agent:
     """A person at a terminal does the task inside the sandbox, against the enforced budget.
 
@@ -61,6 +61,10 @@ def human(name: str | None = None) -> Agent:
             shell.pump()
         finally:
             shell.kill()
+            while shell.alive():  # a score call may have the sandbox frozen: let it finish
+                await asyncio.sleep(POLL_S)
+                shell.kill()
+            shell.close()
         used = time.monotonic() - began
         how = "time is up: the shell was killed" if cut_off else (
             "submitted" if run.submitted else "the shell exited")

@@ -131,12 +131,11 @@ class PtyShell:
         return self.proc.poll() is None
 
     def kill(self) -> None:
-        """Kill the shell and everything started from it, then restore the terminal."""
+        """Send SIGKILL to the shell and everything started from it (does not wait: processes in a
+        frozen sandbox die only once it is thawed, and thawing needs the event loop)."""
         for pid in _session_members(self.proc.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        self.proc.wait()
-        self.close()
 
     def close(self) -> None:
         """Restore the terminal and close the pty."""

@@ -100,7 +100,7 @@ class PtyShell:
         argv, env = shell_command(sandbox)
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_take_terminal)
         os.close(slave)
         self._saved: list[Any] | None = None
         self._stdin = sys.stdin.fileno()
@@ -146,6 +146,14 @@ class PtyShell:
             self._saved = None
         with contextlib.suppress(OSError):
             os.close(self.master)
+
+
+def _take_terminal() -> None:
+    # runs in the child after setsid: make the pty its controlling terminal (bash job control)
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _session_members(sid: int) -> list[int]:

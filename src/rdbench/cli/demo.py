@@ -124,10 +124,14 @@ def run(args: argparse.Namespace) -> int:
         if model is None and not args.scripted:
             model = stack.enter_context(_offline_model())
             label = model
-        if model is None:
+        scripted = model is None
+        if scripted:
             model, label = _scripted_model(), "scripted demonstration agent (mockllm)"
         progress(f"running {TASK} (mini, budget {args.budget}) with {label}")
-        inspect_task = make_task(task, budget=args.budget, solver=agent_or_default("react"),
-                                 agent_name="react", progress=progress)
+        # The scripted model ends its script with a plain answer, so it runs in the harness's plain
+        # react loop (which stops there); real models get rdbench's research agent.
+        inspect_task = make_task(task, budget=args.budget,
+                                 solver=None if scripted else agent_or_default("react"),
+                                 agent_name="scripted-demo" if scripted else "react", progress=progress)
         logs = inspect_eval(inspect_task, model=model, log_dir=args.log_dir, display="plain")
     return print_results(logs)

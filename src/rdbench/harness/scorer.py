@@ -52,7 +52,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
 
         usage = sample_model_usage()
         cost = usage_cost(usage) if usage else None
-    except Exception:  # noqa: BLE001 - outside a sample, or no pricing: cost unknown
+    except Exception:
         cost = None
     return RunRecord(
         task=run.task.name,

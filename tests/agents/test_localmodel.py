@@ -1,0 +1,28 @@
+"""rdbench's react agent driven by a real model through the real client: llama.cpp's server with
+SmolLM2-135M (offline). The model is too small to solve anything; the test checks the turns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inspect_ai import eval as inspect_eval
+
+from rdbench.agents.localmodel import LocalModelServer, probe
+from rdbench.agents.react import research_agent
+from rdbench.harness.task import make_task
+
+
+def test_react_takes_real_model_turns(tmp_path: Path, toy_tasks_path: Path) -> None:
+    with LocalModelServer() as server:
+        assert probe(server) is not None
+        task = make_task("toy_count", budget="90s", solver=research_agent(), agent_name="react")
+        [log] = inspect_eval(task, model=server.model, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    sample = log.samples[0]  # type: ignore[index]
+    model_events = [e for e in sample.events if e.event == "model"]
+    assert len(model_events) >= 3
+    assert all("smollm2" in e.model for e in model_events)  # type: ignore[attr-defined]
+    assert sum(1 for m in sample.messages if m.role == "assistant") >= 3
+    budget_notes = [m.text for m in sample.messages if m.role == "user" and "[budget]" in m.text]
+    assert budget_notes, "the budget message reaches the model every turn"
+    assert sample.model_usage and sum(u.output_tokens for u in sample.model_usage.values()) > 0

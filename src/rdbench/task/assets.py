@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rdbench.paths import cache_dir
+from rdbench.paths import cache_dir, package_root
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import LoadedTask
 
@@ -82,7 +82,9 @@ def materialize(
     """
     say = progress or (lambda message: print(message, file=sys.stderr))
     params = task.spec.scale(scale).params
-    key_src = json.dumps([folder_hash(task.root), scale, params, seed], sort_keys=True, default=str)
+    # prepare.py and generators may use rdbench.tasklib: its content is part of the key too
+    key_src = json.dumps([folder_hash(task.root), folder_hash(package_root() / "tasklib"), scale,
+                          params, seed], sort_keys=True, default=str)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     label = f"seed{seed}-{key}" if seed is not None else key
     root = cache_dir() / "tasks" / task.name / label

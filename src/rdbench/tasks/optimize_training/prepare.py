@@ -23,6 +23,10 @@ def prepare(out: pathlib.Path, params: dict) -> None:
     tok = WordTokenizer.default()
     ws = out / "workspace"
     (ws / "data").mkdir(parents=True, exist_ok=True)
+    # the agent's copy of the model code is the package's own (workspaces cannot import rdbench)
+    import rdbench.tasklib.gpt as gpt_module
+
+    shutil.copy(gpt_module.__file__, ws / "gpt.py")
     (ws / "vocab.json").write_text(tok.to_json())
     n_tok = int(params.get("train_tokens", 60000))
     # base model: briefly pre-trained on an independent stream so fine-tuning starts from a real model
@@ -53,7 +57,7 @@ def prepare(out: pathlib.Path, params: dict) -> None:
             (tdp / "data" / "train.txt").write_text(text)
             import sys
 
-            sys.path.insert(0, str(pathlib.Path(__file__).parent / "workspace"))
+            sys.path.insert(0, str(ws))
             try:
                 mod = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(mod)

@@ -25,7 +25,8 @@ DEFAULT_PATH = f"{ENV_DIR}/bin:{TOOLS_DIR}:{SERVICES_DIR}:/usr/local/bin:/usr/bi
 # System paths bound read-only when present. Never "/" as a whole, never /home, /root or /work.
 SYSTEM_RO = ["/usr", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates", "/etc/ld.so.cache",
              "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/nsswitch.conf",
-             "/etc/mime.types", "/etc/python3", "/etc/python3.11", "/etc/fonts", "/etc/gitconfig"]
+             "/etc/mime.types", "/etc/python3", "/etc/python3.11", "/etc/fonts", "/etc/gitconfig",
+             "/etc/os-release"]  # os-release: Inspect's sandbox tools (agent bridge) detect the OS
 MERGED_USR_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64",
                     "/lib32": "usr/lib32", "/libx32": "usr/libx32"}
 

@@ -1,0 +1,435 @@
+"""The ``cli`` agent: an external command-line agent (Codex, Claude Code, your own script) runs
+inside the task's bwrap sandbox, and its model API is reachable only through the harness.
+
+How it works:
+
+- Inspect's sandbox agent bridge (``inspect_ai.agent.sandbox_agent_bridge``) injects Inspect's
+  sandbox tools into the sandbox and starts their model proxy on ``localhost:PORT`` (loopback is
+  the only network the sandbox has). The proxy speaks the OpenAI (chat completions and responses),
+  Anthropic and Google APIs and forwards every request through a sandbox service to the eval's
+  model on the host, so each call is an Inspect ``ModelEvent``, counted in the sample's usage and
+  cost. No API key enters the sandbox.
+- The command runs under a small stdlib launcher (``LAUNCHER``) that makes itself a child
+  subreaper, so everything the agent starts, even double-forked or ``setsid`` daemons, stays in
+  its process tree. At the time budget, on ``submit``, or at the cost limit, the harness kills
+  that whole tree (``KILL_TREE``) from a separate process; when the command exits on its own, the
+  launcher kills what it left behind.
+- The agent sees the task's instructions in ``$RDBENCH_PROMPT_FILE`` and has the sandbox commands
+  ``score``, ``score-log``, ``status`` and ``submit`` on PATH, like a person in ``rdbench human``.
+
+Getting the CLI into the sandbox: ``/usr`` is bound read-only, so a CLI installed under
+``/usr/local`` (``npm install -g @openai/codex``, a binary in ``/usr/local/bin``) is already on the
+sandbox's PATH; a Python CLI can be added to the task environment's requirements; or pass
+``install=[host paths]`` and they are copied into the sandbox per run (files to a ``bin`` folder on
+PATH, folders to ``/tmp/rdbench-cli/opt/NAME`` with their ``bin`` on PATH).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from inspect_ai.agent import Agent, AgentState, agent, sandbox_agent_bridge
+from inspect_ai.model import ChatMessageAssistant
+from inspect_ai.util import SandboxEnvironment, sandbox
+
+from rdbench.agents.cost import over_cost_limit, record_cost
+from rdbench.harness.context import RunContext, current_run
+from rdbench.sandbox.config import WORKSPACE
+
+CLI_DIR = "/tmp/rdbench-cli"
+"""Sandbox folder of the launcher, the prompt, the agent's log and installed files."""
+DEFAULT_PORT = 13131
+POLL_S = 0.25
+STORE_KEY = "rdbench:cli"
+BRIDGE_API_KEY = "rdbench-bridge"
+"""Placeholder key: clients insist on one; the proxy ignores it and no real key enters the sandbox."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A known CLI: its command line (a bash script) and environment."""
+
+    command: str
+    env: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "codex": Preset(
+        # rdbench's bwrap sandbox is the sandbox: Codex's own (Landlock/seccomp) is switched off.
+        command='codex exec --skip-git-repo-check --dangerously-bypass-approvals-and-sandbox '
+        '--model "$RDBENCH_MODEL" "$(cat "$RDBENCH_PROMPT_FILE")"',
+        description="OpenAI Codex CLI (npm @openai/codex), Responses API via OPENAI_BASE_URL",
+    ),
+    "claude": Preset(
+        command='claude --print --dangerously-skip-permissions --model "$RDBENCH_MODEL" '
+        '"$(cat "$RDBENCH_PROMPT_FILE")"',
+        env={"DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1"},
+        description="Anthropic Claude Code (npm @anthropic-ai/claude-code) via ANTHROPIC_BASE_URL",
+    ),
+}
+
+# Kills every live descendant of ROOT (the launcher), then ROOT unless KEEP_ROOT. Shared by the
+# launcher (after the command exits) and the harness's killer (at the budget). Killed processes
+# are re-parented to the launcher (a subreaper), so repeating until none is left catches children
+# forked meanwhile. Zombies are skipped: they are dead, their parent reaps them.
+KILL_TREE = r'''
+import os, signal, time
+
+def _children():
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            kids.setdefault(int(fields[1]), []).append(int(entry))
+    return kids
+
+def _descendants(root):
+    kids, found, todo = _children(), [], [root]
+    while todo:
+        for child in kids.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+def kill_tree(root, keep_root=False):
+    killed = set()
+    for _ in range(200):
+        alive = _descendants(root)
+        if not alive:
+            break
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+            except OSError:
+                pass
+        time.sleep(0.02)
+    left = len(_descendants(root))
+    if not keep_root:
+        try:
+            os.kill(root, signal.SIGKILL)
+        except OSError:
+            pass
+    return len(killed), left
+'''
+
+LAUNCHER = KILL_TREE + r'''
+import ctypes, json, subprocess, sys
+
+directory, command = sys.argv[1], sys.argv[2]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in this tree
+with open(os.path.join(directory, "launcher.pid"), "w") as handle:
+    handle.write(str(os.getpid()))
+extra = os.environ.pop("RDBENCH_CLI_EXTRA_PATH", "")
+if extra:
+    os.environ["PATH"] = extra + ":" + os.environ.get("PATH", "")
+with open(os.path.join(directory, "agent.log"), "ab") as log:
+    proc = subprocess.Popen(["/bin/bash", "-c", command], stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT)
+    code = proc.wait()
+killed, left = kill_tree(os.getpid(), keep_root=True)  # the agent is done: so is what it started
+with open(os.path.join(directory, "exit.json"), "w") as handle:
+    json.dump({"exit_code": code, "leftovers_killed": killed, "left": left}, handle)
+sys.exit(code if code >= 0 else 128 - code)
+'''
+
+KILLER = KILL_TREE + r'''
+import json, sys
+killed, left = kill_tree(int(sys.argv[1]))
+print(json.dumps({"killed": killed, "left": left}))
+'''
+
+WAIT_FOR_PORT = r'''
+import socket, sys, time
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        socket.create_connection(("localhost", int(sys.argv[1])), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("the model proxy did not open port %s" % sys.argv[1])
+        time.sleep(0.05)
+'''
+
+PROMPT_NOTE = """
+
+---
+You are running as a command-line agent inside rdbench's sandbox, in {workspace}.
+Shell commands on PATH: `score` (score the workspace now; every call is logged), `score-log`
+(your scores so far), `status` (time used and left) and `submit` (end the run now).
+You have {budget:.0f} s of working time; when it is spent your process is killed and the
+workspace is scored as it is. Your best valid score counts.
+"""
+
+
+@dataclass
+class Outcome:
+    """How the external agent's process ended."""
+
+    reason: str = "exited"
+    exit_code: int | None = None
+    elapsed_s: float = 0.0
+    killed: int = 0
+    left: int = 0
+    log_tail: str = ""
+    launch_error: str | None = None
+
+    def record(self, command: str) -> dict[str, Any]:
+        return {"command": command, "reason": self.reason, "exit_code": self.exit_code,
+                "elapsed_s": round(self.elapsed_s, 2), "killed_processes": self.killed,
+                "processes_left": self.left, "log_tail": self.log_tail,
+                "launch_error": self.launch_error}
+
+
+def resolve_command(command: str | None, preset: str | None) -> tuple[str, dict[str, str]]:
+    """The bash command line and preset environment of the agent.
+
+    Raises:
+        ValueError: Neither or both of ``command`` and ``preset`` given, or an unknown preset.
+    """
+    if (command is None) == (preset is None):
+        raise ValueError(
+            "rdbench/cli needs exactly one of command=\"...\" (a bash command line) or "
+            f"preset=NAME (one of {', '.join(sorted(PRESETS))})"
+        )
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown rdbench/cli preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+        return PRESETS[preset].command, dict(PRESETS[preset].env)
+    assert command is not None
+    return command, {}
+
+
+def agent_env(port: int, model: str, limit_s: float) -> dict[str, str]:
+    """Environment pointing the usual API clients at the in-sandbox model proxy."""
+    base = f"http://localhost:{port}"
+    return {
+        "OPENAI_BASE_URL": f"{base}/v1",
+        "OPENAI_API_BASE": f"{base}/v1",
+        "OPENAI_API_KEY": BRIDGE_API_KEY,
+        "ANTHROPIC_BASE_URL": base,
+        "ANTHROPIC_API_KEY": BRIDGE_API_KEY,
+        "GOOGLE_GEMINI_BASE_URL": base,
+        "GEMINI_API_KEY": BRIDGE_API_KEY,
+        "NO_PROXY": "localhost,127.0.0.1",
+        "RDBENCH_MODEL": model,
+        "RDBENCH_PROMPT_FILE": f"{CLI_DIR}/prompt.md",
+        "RDBENCH_TIME_LIMIT_S": str(int(limit_s)),
+        "RDBENCH_WORKSPACE": WORKSPACE,
+    }
+
+
+async def install_files(sbx: SandboxEnvironment, paths: list[str]) -> list[str]:
+    """Copy host files and folders into the sandbox; returns the folders to put on PATH.
+
+    Raises:
+        FileNotFoundError: A path does not exist on the host.
+        RuntimeError: Unpacking a folder in the sandbox failed.
+    """
+    extra = [f"{CLI_DIR}/bin"]
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_file():
+            target = f"{CLI_DIR}/bin/{path.name}"
+            await sbx.write_file(target, path.read_bytes())
+            await sbx.exec(["chmod", "755", target])
+        elif path.is_dir():
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+                tar.add(path, arcname=path.name)
+            result = await sbx.exec(["sh", "-c", f"mkdir -p {CLI_DIR}/opt && tar xzf - -C {CLI_DIR}/opt"],
+                                    input=buffer.getvalue())
+            if not result.success:
+                raise RuntimeError(f"copying {path} into the sandbox failed: {result.stderr}")
+            if (path / "bin").is_dir():
+                extra.append(f"{CLI_DIR}/opt/{path.name}/bin")
+        else:
+            raise FileNotFoundError(f"rdbench/cli install: {path} does not exist")
+    return extra
+
+
+def _prompt(state: AgentState, budget_s: float) -> str:
+    task = "\n\n".join(m.text for m in state.messages if m.role == "user")
+    return task + PROMPT_NOTE.format(workspace=WORKSPACE, budget=budget_s)
+
+
+async def _kill(sbx: SandboxEnvironment, launcher_pid: int | None, outcome: Outcome) -> None:
+    """Kill the launcher's process tree from a separate process (isolated Python, no site)."""
+    if launcher_pid is None:
+        return
+    result = await sbx.exec(["/usr/bin/python3", "-I", "-S", "-c", KILLER, str(launcher_pid)],
+                            timeout=60)
+    try:
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        outcome.killed, outcome.left = int(report["killed"]), int(report["left"])
+    except (IndexError, ValueError, KeyError):
+        outcome.launch_error = f"killer: {result.stderr.strip()[-500:]}"
+
+
+async def run_command(
+    sbx: SandboxEnvironment,
+    run: RunContext,
+    command: str,
+    env: dict[str, str],
+    limit_s: float,
+    cost_limit: float | None,
+) -> Outcome:
+    """Run the agent's command until it exits, the budget is spent, it submits, or cost runs out.
+
+    The budget is the earlier of ``limit_s`` wall seconds from launch and the run's working-time
+    budget. Whatever ends the run, the agent's whole process tree is gone when this returns.
+    """
+    outcome = Outcome()
+    done = anyio.Event()
+    launched = time.monotonic()
+
+    async def launch() -> None:
+        try:
+            # the daemon's timeout is a backstop only: it kills the launcher's process group
+            result = await sbx.exec(
+                ["/usr/bin/python3", "-I", "-S", f"{CLI_DIR}/launch.py", CLI_DIR, command],
+                env=env, cwd=WORKSPACE, timeout=int(limit_s) + 120, timeout_retry=False,
+            )
+            outcome.exit_code = result.returncode
+        except TimeoutError as error:
+            outcome.launch_error = str(error)
+        finally:
+            done.set()
+
+    launcher_pid: int | None = None
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(launch)
+            while not done.is_set():
+                if launcher_pid is None:
+                    launcher_pid = await _read_pid(sbx)
+                if time.monotonic() - launched >= limit_s or run.remaining_s() <= 0:
+                    outcome.reason = "budget"
+                elif run.submitted:
+                    outcome.reason = "submitted"
+                elif over_cost_limit(cost_limit):
+                    outcome.reason = "cost_limit"
+                if outcome.reason != "exited":
+                    if launcher_pid is None:  # killed before it wrote its pid: wait for it
+                        launcher_pid = await _read_pid(sbx, wait_s=10)
+                    await _kill(sbx, launcher_pid, outcome)
+                    break
+                record_cost()
+                with anyio.move_on_after(POLL_S):
+                    await done.wait()
+            await done.wait()
+    finally:
+        if not done.is_set():  # cancelled (e.g. Inspect's own limit): leave nothing running
+            with anyio.CancelScope(shield=True):
+                outcome.reason = "cancelled"
+                await _kill(sbx, launcher_pid or await _read_pid(sbx), outcome)
+    outcome.elapsed_s = time.monotonic() - launched
+    if outcome.reason == "exited":
+        await _read_exit(sbx, outcome)
+    return outcome
+
+
+async def _read_pid(sbx: SandboxEnvironment, wait_s: float = 0.0) -> int | None:
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return int((await sbx.read_file(f"{CLI_DIR}/launcher.pid")).strip())
+        except (FileNotFoundError, ValueError):
+            if time.monotonic() >= deadline:
+                return None
+            await anyio.sleep(0.05)
+
+
+async def _read_exit(sbx: SandboxEnvironment, outcome: Outcome) -> None:
+    try:
+        report = json.loads(await sbx.read_file(f"{CLI_DIR}/exit.json"))
+        outcome.exit_code = int(report["exit_code"])
+        outcome.killed, outcome.left = int(report["leftovers_killed"]), int(report["left"])
+    except (FileNotFoundError, ValueError, KeyError):
+        pass
+
+
+@agent(name="cli")  # Inspect prefixes the package: rdbench/cli
+def cli_agent(
+    command: str | None = None,
+    preset: str | None = None,
+    env: dict[str, str] | None = None,
+    install: list[str] | None = None,
+    model: str = "inspect",
+    time_limit_s: float | None = None,
+    cost_limit: float | None = None,
+    port: int = DEFAULT_PORT,
+    startup_timeout_s: float = 60.0,
+    log_tail_chars: int = 20_000,
+) -> Agent:
+    """An external command-line agent run in the task's sandbox, its model calls bridged to Inspect.
+
+    Args:
+        command: Bash command line that runs the agent (e.g. ``my-agent "$(cat
+            "$RDBENCH_PROMPT_FILE")"``); exclusive with ``preset``.
+        preset: A known CLI: ``codex`` or ``claude`` (see ``PRESETS``).
+        env: Extra environment for the agent (over the bridge's and the preset's).
+        install: Host files or folders copied into the sandbox for this run (see module doc).
+        model: Model name the agent is told to use (``$RDBENCH_MODEL``); the bridge serves every
+            name with the eval's model, so this matters only to clients that check it.
+        time_limit_s: Stop the agent after this many seconds even if budget remains.
+        cost_limit: Stop the agent when the run's priced model cost (USD) reaches this.
+        port: Port of the in-sandbox model proxy.
+        startup_timeout_s: How long to wait for the proxy to listen.
+        log_tail_chars: How much of the end of the agent's output to keep in the log.
+    """
+    script, preset_env = resolve_command(command, preset)
+
+    async def execute(state: AgentState) -> AgentState:
+        run = current_run()
+        sbx = sandbox()
+        limit_s = run.remaining_s() if time_limit_s is None else min(time_limit_s, run.remaining_s())
+        await sbx.exec(["mkdir", "-p", f"{CLI_DIR}/bin"])
+        await sbx.write_file(f"{CLI_DIR}/launch.py", LAUNCHER)
+        await sbx.write_file(f"{CLI_DIR}/prompt.md", _prompt(state, limit_s))
+        extra_path = await install_files(sbx, list(install or []))
+        variables = {**agent_env(port, model, limit_s), **preset_env, **(env or {}),
+                     "RDBENCH_CLI_EXTRA_PATH": ":".join(extra_path)}
+        async with sandbox_agent_bridge(state, port=port) as bridge:
+            ready = await sbx.exec(["/usr/bin/python3", "-I", "-S", "-c", WAIT_FOR_PORT, str(port),
+                                    str(startup_timeout_s)], timeout=int(startup_timeout_s) + 30)
+            if not ready.success:
+                raise RuntimeError(f"rdbench/cli: {ready.stderr.strip() or 'model proxy not ready'}")
+            # the proxy start-up is the harness's time, not the agent's
+            limit_s = max(0.0, min(limit_s, run.remaining_s()))
+            outcome = await run_command(sbx, run, script, variables, limit_s, cost_limit)
+            state = bridge.state
+        tail = await sbx.exec(["tail", "-c", str(log_tail_chars), f"{CLI_DIR}/agent.log"])
+        outcome.log_tail = tail.stdout if tail.success else ""
+        record_cost()
+        if run.store is not None:
+            run.store.set(STORE_KEY, outcome.record(script))
+        how = {"exited": f"exited with status {outcome.exit_code}",
+               "budget": f"was killed at its time budget ({limit_s:.0f} s)",
+               "submitted": "was stopped after `submit`",
+               "cost_limit": f"was stopped at the cost limit (${cost_limit})",
+               "cancelled": "was cancelled"}[outcome.reason]
+        state.messages.append(ChatMessageAssistant(
+            content=f"[rdbench/cli] `{(script.split() or [''])[0]}` {how} "
+            f"after {outcome.elapsed_s:.1f} s; {len(run.score_log.entries)} score calls. "
+            f"Last output:\n{outcome.log_tail[-2000:]}",
+            source="generate",
+        ))
+        return state
+
+    return execute

@@ -393,9 +393,12 @@ def cli_agent(
         startup_timeout_s: How long to wait for the proxy to listen.
         log_tail_chars: How much of the end of the agent's output to keep in the log.
     """
-    script, preset_env = resolve_command(command, preset)
+    # Neither given is an error only when the agent runs, so that a task can name rdbench/cli as
+    # its agent while `inspect eval --solver rdbench/cli -S command=...` supplies the command.
+    resolved = None if command is None and preset is None else resolve_command(command, preset)
 
     async def execute(state: AgentState) -> AgentState:
+        script, preset_env = resolved or resolve_command(command, preset)
         run = current_run()
         sbx = sandbox()
         limit_s = run.remaining_s() if time_limit_s is None else min(time_limit_s, run.remaining_s())

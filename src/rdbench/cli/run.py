@@ -7,6 +7,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rdbench.cli.common import guarded, progress
 
@@ -30,25 +31,93 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--gpus", default="", help="GPU indices for the sandbox, e.g. 0 or 0,1")
     parser.add_argument("--log-dir", default="logs", help="where Inspect writes its log (default: logs)")
     parser.add_argument("--max-samples", type=int, help="samples run in parallel")
-    parser.add_argument("--cost-limit", type=float, help="stop a run past this cost in USD")
+    parser.add_argument("--pricing", metavar="FILE",
+                        help="pricing table (YAML: model -> {input, output, cache_read} USD per "
+                        "million tokens) for the run's cost and --cost-limit; default: "
+                        "$RDBENCH_PRICING, else the packaged table")
+    parser.add_argument("--cost-limit", type=float, metavar="USD",
+                        help="stop a run when its model cost, priced with the pricing table, "
+                        "reaches this (rdbench's agents stop themselves; other agents get "
+                        "Inspect's cost_limit, which needs Inspect's own model cost data)")
+    parser.add_argument("-S", "--agent-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="argument of the agent, repeatable; the value is read as YAML, e.g. "
+                        "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or "
+                        "-S preset=codex")
     parser.set_defaults(handler=guarded(run))
+
+
+def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs to agent arguments (values parsed as YAML, like Inspect's ``-S``).
+
+    Raises:
+        ValueError: A pair has no ``=``.
+    """
+    import yaml
+
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"agent argument {pair!r} is not KEY=VALUE")
+        try:
+            parsed[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed[key.strip()] = value
+    return parsed
+
+
+def use_pricing(path: str) -> Path:
+    """Check a pricing table and make it the one this process prices runs with.
+
+    Raises:
+        ValueError: The file is missing or is not a valid pricing table.
+    """
+    import yaml
+
+    from rdbench.scoring.cost import load_pricing
+
+    chosen = Path(path).expanduser().resolve()
+    if not chosen.is_file():
+        raise ValueError(f"--pricing {path}: no such file")
+    try:
+        table = load_pricing(chosen)
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"--pricing {path}: not a pricing table (model: {{input, output}} USD "
+                         f"per million tokens): {error}") from error
+    if not table:
+        raise ValueError(f"--pricing {path}: the table is empty")
+    # The harness's scorer and the agents price runs in this process through $RDBENCH_PRICING.
+    os.environ["RDBENCH_PRICING"] = str(chosen)
+    return chosen
 
 
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
-    from rdbench.harness.agents import agent_or_default
+    from rdbench.harness.agents import agent_or_default, agent_parameters
     from rdbench.harness.task import make_task
 
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
-    agent = agent_or_default(args.agent)
+    if args.pricing:
+        use_pricing(args.pricing)
+    agent_args = parse_agent_args(args.agent_arg)
+    inspect_cost_limit = None
+    if args.cost_limit is not None:
+        if args.cost_limit <= 0:
+            raise ValueError("--cost-limit must be a positive number of USD")
+        # rdbench's agents enforce the limit with rdbench's pricing table and stop cleanly.
+        if "cost_limit" in agent_parameters(args.agent):
+            agent_args.setdefault("cost_limit", args.cost_limit)
+        else:
+            inspect_cost_limit = args.cost_limit
+    agent = agent_or_default(args.agent, **agent_args)
     task = make_task(args.task, scale=args.scale, budget=args.budget, solver=agent,
                      instances=args.instances, seed=args.seed, agent_name=args.agent, gpus=gpus,
                      progress=progress)
     logs = inspect_eval(task, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
-                        max_samples=args.max_samples, cost_limit=args.cost_limit)
+                        max_samples=args.max_samples, cost_limit=inspect_cost_limit)
     return print_results(logs)
 
 

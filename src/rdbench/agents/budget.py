@@ -12,7 +12,10 @@ WARN_FRACTION = 0.9
 def budget_message(elapsed_s: float, budget_s: float, cost_limit: float | None = None) -> str:
     """The per-turn budget line (time, tokens, cost) plus a warning when little time is left."""
     tokens = run_tokens()
-    limit = sample_limits().token.limit
+    try:
+        limit = sample_limits().token.limit
+    except RuntimeError:  # outside a running sample: no limits apply
+        limit = None
     token_part = f"{tokens} tokens used" + (f" of {int(limit)}" if limit is not None else "")
     cost = run_cost()
     cost_part = f"; cost ${cost:.4f}" if cost is not None else ""

@@ -87,14 +87,15 @@ def job_output() -> Tool:
 @agent(name="react")
 def research_agent(
     cost_limit: float | None = None,
-    compaction_threshold: float = 0.8,
+    compaction_threshold: int | float = 0.8,
     command_timeout: int = 600,
 ) -> Agent:
     """The react research agent.
 
     Args:
         cost_limit: Stop when the run's priced model cost (USD) reaches this.
-        compaction_threshold: Fraction of the context window at which the conversation is compacted.
+        compaction_threshold: Fraction of the model's context window (a float up to 1) or a token
+            count (an int) at which the conversation is compacted (Inspect's CompactionAuto).
         command_timeout: Timeout of one bash/python call in seconds (use bash_background for longer).
     """
 

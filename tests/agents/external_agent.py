@@ -2,7 +2,8 @@
 """A tiny external CLI agent (stdlib only) for the rdbench/cli tests; it runs inside the sandbox.
 
 Default mode: ask the model (through the bridged OpenAI-compatible endpoint in $OPENAI_BASE_URL)
-for one shell command, run it, run `score`, tell the model the result, print its reply, exit 0.
+for one shell command, run it, run `score`, tell the model the result, print its reply, leave a
+`sleep` running in its own session and exit 0. ``--submit``: the same, then run `submit` and linger.
 
 ``--hang``: start a double-forked, setsid heartbeat daemon (pid in beat.pid, appends to beat) and
 a child `sleep`, then sleep forever: only the harness's budget kill can end it.
@@ -42,6 +43,12 @@ def solve():
     messages += [{"role": "assistant", "content": command},
                  {"role": "user", "content": "score output: " + scored.stdout.strip()}]
     print("final: " + chat(messages), flush=True)
+    # a leftover: the harness must end it when this agent exits
+    subprocess.Popen(["setsid", "sleep", "1000"], start_new_session=True)
+    if "--submit" in sys.argv:  # end the run from inside, then linger like an interactive CLI
+        print("submit: " + subprocess.run(["submit"], capture_output=True, text=True).stdout.strip(),
+              flush=True)
+        time.sleep(1000)
 
 
 def hang():

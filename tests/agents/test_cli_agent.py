@@ -63,9 +63,27 @@ def test_external_agent_calls_the_model_through_the_bridge_and_scores(tmp_path: 
 
     cli = sample.store[STORE_KEY]
     assert cli["reason"] == "exited" and cli["exit_code"] == 0, cli
+    assert cli["killed_processes"] == 1 and cli["processes_left"] == 0, cli  # its setsid sleep
     assert "final: finished: the score is 2" in cli["log_tail"], cli["log_tail"]
     assert sample.store["rdbench:cost"]["tokens"] > 0
     assert sample.model_usage and sum(u.total_tokens for u in sample.model_usage.values()) > 0
+
+
+@pytest.mark.slow
+def test_submit_inside_the_sandbox_ends_the_agent(tmp_path: Path) -> None:
+    model = get_model(MODEL, custom_outputs=[ModelOutput.from_content(MODEL, "true")] * 2)
+    agent = cli_agent(command="external_agent.py --submit", install=[str(SCRIPT)])
+    task = make_task("toy_count", budget=300, solver=agent)
+    [log] = inspect_eval(task, model=model, log_dir=str(tmp_path), display="none")
+    assert log.status == "success", log.error
+    assert log.samples
+    sample = log.samples[0]
+    cli = sample.store[STORE_KEY]
+    assert cli["reason"] == "submitted" and cli["elapsed_s"] < 60, cli
+    assert "submit: submitted: the run ends now" in cli["log_tail"], cli["log_tail"]
+    # the script (lingering after submit) and its leftover sleep
+    assert cli["killed_processes"] >= 2 and cli["processes_left"] == 0, cli
+    assert [e["value"] for e in sample.store[SCORE_LOG_KEY]] == [42.0]  # `true` changed nothing
 
 
 @solver

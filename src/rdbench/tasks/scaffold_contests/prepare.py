@@ -16,6 +16,6 @@ def prepare(out: pathlib.Path, params: dict) -> None:  # type: ignore[type-arg]
     assert svc_spec is not None and svc_spec.loader is not None
     svc = importlib.util.module_from_spec(svc_spec)
     svc_spec.loader.exec_module(svc)
-    problems = gen.make_set(svc.DEV_SEED, int(params.get("n_dev", 10)), "d")
+    problems = gen.make_set(svc.DEV_SEED, int(params.get("n_dev", 10)), "d", kinds=gen.DEV_KINDS)
     (out / "workspace").mkdir(parents=True, exist_ok=True)
     (out / "workspace" / "dev_problems.json").write_text(json.dumps([gen.public(p) for p in problems], indent=1))

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 
-def _serve(sock_path, problems, budget, rng, counts, log):
+def _serve(sock_path, problems, budget, rng, counts, log, served):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(str(sock_path))
     srv.listen(8)
@@ -43,7 +43,9 @@ def _serve(sock_path, problems, budget, rng, counts, log):
                     log.append(("refused", pid))
                 else:
                     counts[pid] = counts.get(pid, 0) + 1
-                    reply = {"output": _gen.sample(problems[pid], rng), "exit_code": 0}
+                    program = _gen.sample(problems[pid], rng)
+                    served.setdefault(pid, set()).add(program)
+                    reply = {"output": program, "exit_code": 0}
             conn.sendall(json.dumps(reply).encode() + b"\n")
 
     def loop():
@@ -58,16 +60,20 @@ def _serve(sock_path, problems, budget, rng, counts, log):
     return srv
 
 
-def _passes(program, tests, timeout):
-    for case in tests:
-        try:
-            out = subprocess.run([sys.executable, "-c", program], input=case["input"], capture_output=True,
-                                 text=True, timeout=timeout).stdout
-        except subprocess.TimeoutExpired:
-            return False
-        if out.strip() != case["output"]:
-            return False
-    return True
+def _judge(answers, problems, timeout):
+    """Ids of the problems whose answer passes every hidden test.
+
+    The programs run in one child process (a nested sandbox without protected/) that sees only the
+    test inputs; the expected outputs never leave this process.
+    """
+    order = sorted(answers)
+    job = {"runs": [[answers[pid], [c["input"] for c in problems[pid]["hidden"]]] for pid in order],
+           "timeout": timeout}
+    proc = subprocess.run([sys.executable, "-c", _gen.RUNNER], input=json.dumps(job), capture_output=True,
+                          text=True, timeout=60 + 3 * timeout * len(order))
+    outs = json.loads(proc.stdout.strip().splitlines()[-1])
+    return [pid for pid, got in zip(order, outs)
+            if got == [c["output"] for c in problems[pid]["hidden"]]]
 
 
 def _regular(path, root):
@@ -84,17 +90,17 @@ def score(workspace, protected, params):
         if not _regular(workspace / name, workspace):
             return {"value": float("nan"), "message": f"{name} must be a regular file inside the workspace",
                     "details": {}}
-    n = int(params.get("n_problems", 20))
+    n = int(params.get("n_problems", 400))
     budget = int(params.get("queries", 8))
     seed = int(params["seed"])
     problems = {p["id"]: p for p in _gen.make_set(seed, n, "h")}
-    counts, log = {}, []
+    counts, log, served = {}, [], {}
     with tempfile.TemporaryDirectory(prefix="scaffold-") as tmp:
         tmp = Path(tmp)
         (tmp / "problems.json").write_text(json.dumps([_gen.public(p) for p in problems.values()]))
         out = tmp / "answers"
         out.mkdir()
-        srv = _serve(tmp / "cm.sock", problems, budget, random.Random(seed ^ 0x5EED), counts, log)
+        srv = _serve(tmp / "cm.sock", problems, budget, random.Random(seed ^ 0x5EED), counts, log, served)
         env = dict(os.environ, CODEMODEL_SOCKET=str(tmp / "cm.sock"))
         try:
             proc = subprocess.run([sys.executable, "scaffold.py", str(tmp / "problems.json"), str(out)],
@@ -106,14 +112,25 @@ def score(workspace, protected, params):
             crashed, err = True, "scaffold timed out"
         finally:
             srv.close()
-        solved = []
-        for pid, p in problems.items():
+        answers, not_served = {}, []
+        for pid in problems:
             f = out / f"{pid}.py"
-            if f.is_file() and not f.is_symlink() and _passes(f.read_text(), p["hidden"], 2.0):
-                solved.append(pid)
+            if not _regular(f, out):
+                continue
+            program = f.read_text(errors="replace")
+            # the rule: an answer is one of the code model's samples for that problem, verbatim
+            if program in served.get(pid, ()):
+                answers[pid] = program
+            else:
+                not_served.append(pid)
+        solved = _judge(answers, problems, float(params.get("test_timeout", 0.25))) if answers else []
     value = len(solved) / n
     msg = f"solved {len(solved)}/{n} hidden problems"
+    if not_served:
+        msg += (f"; {len(not_served)} answers were not programs the code model returned for that problem "
+                "and count as unsolved")
     if crashed:
         msg += f" (scaffold failed: {err.strip()[-200:]})"
     return {"value": value, "message": msg,
-            "details": {"solved": solved, "queries": counts, "refused": len(log), "crashed": crashed}}
+            "details": {"solved": len(solved), "answered": len(answers), "not_served": len(not_served),
+                        "queries": sum(counts.values()), "refused": len(log), "crashed": crashed}}

@@ -94,6 +94,13 @@ class GrammarConfig:
         p_trans: probability a verb phrase is transitive.
         p_adv: probability of an adverb before the verb.
         p_conj: probability a sentence continues with "and" + another clause.
+        prefs: 0 (default) keeps the grammar above. Above 0, words carry lexical knowledge: a
+            clause's verb is drawn from a distribution specific to its subject entity (adjective +
+            noun lemma), and a transitive verb's object noun from one specific to (subject entity,
+            verb); each is Zipf(prefs) over a fixed random order of the words (a long tail of
+            "facts" that bigger, longer-trained models learn more of). Still unambiguous, so the
+            log-probabilities stay exact.
+        prefs_seed: seeds those random orders (the "world" of facts).
     """
 
     p_adj: float = 0.35
@@ -104,6 +111,25 @@ class GrammarConfig:
     p_trans: float = 0.6
     p_adv: float = 0.2
     p_conj: float = 0.15
+    prefs: float = 0.0
+    prefs_seed: int = 0
+
+
+_RANKINGS: dict[tuple[int, float, str, int], list[float]] = {}
+
+
+def _ranking(seed: int, s: float, key: str, n: int) -> list[float]:
+    """Zipf(s) probabilities over n items in a fixed random order specific to ``key``."""
+    k = (seed, s, key, n)
+    if k not in _RANKINGS:
+        order = list(range(n))
+        random.Random(f"{seed}:{key}").shuffle(order)
+        z = _zipf(n, s)
+        probs = [0.0] * n
+        for rank, i in enumerate(order):
+            probs[i] = z[rank]
+        _RANKINGS[k] = probs
+    return _RANKINGS[k]
 
 
 class _Gen:
@@ -132,40 +158,49 @@ class _Gen:
             self.logp += math.log(probs[i])
         return items[i]
 
-    def np(self, depth: int) -> None:
-        plural = self.flip(self.cfg.p_plural)
-        self._np_body(plural, depth)
+    def _prefs(self, key: str, n: int, default: list[float]) -> list[float]:
+        if self.cfg.prefs <= 0 or not key:
+            return default
+        return _ranking(self.cfg.prefs_seed, self.cfg.prefs, key, n)
 
-    def _np_body(self, plural: bool, depth: int) -> None:
+    def np(self, depth: int, context: str = "") -> str:
+        plural = self.flip(self.cfg.p_plural)
+        return self._np_body(plural, depth, context)
+
+    def _np_body(self, plural: bool, depth: int, context: str = "") -> str:
         dets = (DETS_PL if plural else DETS_SG) + DETS_ANY
         self.toks.append(self.pick(dets))
+        adj = ""
         if self.flip(self.cfg.p_adj):
-            self.toks.append(self.pick(ADJS))
-        noun = self.pick(NOUNS, self.noun_p)
+            adj = self.pick(ADJS)
+            self.toks.append(adj)
+        noun = self.pick(NOUNS, self._prefs(context and f"obj|{context}", len(NOUNS), self.noun_p))
         self.toks.append(_plural(noun) if plural else noun)
+        entity = f"{adj}|{noun}"
         p_rel = self.cfg.p_rel * self.cfg.rel_decay**depth if depth < self.cfg.max_depth else 0.0
         if p_rel > 0 and self.flip(p_rel):
             self.toks.append("that")
-            self.vp(plural, depth + 1)
+            self.vp(plural, depth + 1, entity)
+        return entity
 
-    def vp(self, plural: bool, depth: int) -> None:
+    def vp(self, plural: bool, depth: int, subject: str = "") -> None:
         if self.flip(self.cfg.p_adv):
             self.toks.append(self.pick(ADVS))
         if self.flip(self.cfg.p_trans):
-            v = self.pick(VERBS_T, self.vt_p)
+            v = self.pick(VERBS_T, self._prefs(subject and f"vt|{subject}", len(VERBS_T), self.vt_p))
             self.toks.append(v if plural else _third(v))
-            self.np(depth)
+            self.np(depth, subject and f"{subject}|{v}")
         else:
-            v = self.pick(VERBS_I, self.vi_p)
+            v = self.pick(VERBS_I, self._prefs(subject and f"vi|{subject}", len(VERBS_I), self.vi_p))
             self.toks.append(v if plural else _third(v))
 
     def sentence(self) -> None:
         plural = self.flip(self.cfg.p_plural)
-        self._np_body(plural, 0)
-        self.vp(plural, 0)
+        subject = self._np_body(plural, 0)
+        self.vp(plural, 0, subject)
         while self.flip(self.cfg.p_conj):
             self.toks.append("and")
-            self.vp(plural, 0)
+            self.vp(plural, 0, subject)
         self.toks.append(".")
 
 
@@ -198,13 +233,16 @@ def sample_sentences(
 SPLIT_SEEDS = {"train": 1_000_003, "val": 2_000_029, "test": 3_000_017}
 
 
-def generate_tokens(split: str, n_tokens: int, base_seed: int = 0) -> list[str]:
+def generate_tokens(
+    split: str, n_tokens: int, base_seed: int = 0, cfg: GrammarConfig | None = None
+) -> list[str]:
     """Generate at least ``n_tokens`` words of running text for one split.
 
     Args:
         split: "train", "val" or "test" (hidden test split for scorers).
         n_tokens: minimum number of words; the stream is cut at a sentence end.
         base_seed: shifts all split seeds (tasks use it to make data variants).
+        cfg: grammar probabilities (defaults to ``GrammarConfig()``).
 
     Returns:
         A flat list of words (sentences concatenated).
@@ -215,14 +253,16 @@ def generate_tokens(split: str, n_tokens: int, base_seed: int = 0) -> list[str]:
     out: list[str] = []
     chunk = 0
     while len(out) < n_tokens:
-        sents, _ = sample_sentences(256, rng_seed * 1000 + chunk)
+        sents, _ = sample_sentences(256, rng_seed * 1000 + chunk, cfg)
         for s in sents:
             out.extend(s)
         chunk += 1
     return out
 
 
-def entropy_floor(n_sentences: int = 20000, seed: int = 12345) -> float:
+def entropy_floor(
+    n_sentences: int = 20000, seed: int = 12345, cfg: GrammarConfig | None = None
+) -> float:
     """Monte Carlo estimate of the entropy rate in nats per token.
 
     Uses the exact log-probability of each sampled sentence under the
@@ -233,9 +273,10 @@ def entropy_floor(n_sentences: int = 20000, seed: int = 12345) -> float:
     Args:
         n_sentences: sample size (20000 gives ~0.3% standard error).
         seed: sampling seed.
+        cfg: grammar probabilities (defaults to ``GrammarConfig()``).
 
     Returns:
         Mean negative log-likelihood per token, in nats.
     """
-    sents, logps = sample_sentences(n_sentences, seed)
+    sents, logps = sample_sentences(n_sentences, seed, cfg)
     return -sum(logps) / sum(len(s) for s in sents)

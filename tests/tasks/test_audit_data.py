@@ -58,17 +58,37 @@ def _score(root: Path, tmp: Path, answer: dict[str, Any] | None = None) -> dict[
 
 
 def test_injected_problems_are_real(instances: list[Path]) -> None:
+    """Every labelled row is really wrong, as read back from the CSV files the agent gets."""
+    subtle = 0
     for root in instances:
         label = json.loads((root / "protected" / "label.json").read_text())
-        ids, X, _labels, _ = _read(root / "workspace" / "train.csv")
-        _, Xte, _, _ = _read(root / "workspace" / "test.csv")
+        ids, X, labels, names = _read(root / "workspace" / "train.csv")
+        te_ids, Xte, _, _ = _read(root / "workspace" / "test.csv")
         pos = {int(i): n for n, i in enumerate(ids)}
+        sd = Xte.std(0)  # the clean test set: same distribution, no corrupted entries
+        honest = np.array([i not in {int(k) for k in label["bad"]} for i in ids])
+        natural = np.sqrt((((X[honest][:, None, :] - Xte[None, :, :]) / sd) ** 2).sum(-1)).min(1)
         for rid, kind in label["bad"].items():
-            row = X[pos[int(rid)]]
-            if kind == "corrupt":
-                assert np.abs(row).max() >= 999
+            row, info = X[pos[int(rid)]], label["detail"][rid]
+            if kind == "flip":
+                assert labels[pos[int(rid)]] != info["original_label"]
             if kind == "duplicate":
-                assert np.abs(Xte - row).max(1).min() < 0.01
+                # Much closer to its test row than honest training rows ever are to any test row.
+                source = Xte[list(te_ids).index(info["test_id"])]
+                gap = float(np.sqrt((((row - source) / sd) ** 2).sum()))
+                assert gap < float(np.percentile(natural, 1))
+            if kind == "corrupt":
+                for col, old, new in zip(info["columns"], info["original"], info["new"], strict=True):
+                    assert row[col] == pytest.approx(new, rel=1e-5, abs=1e-5)
+                    assert abs(new - old) >= 1.5 * sd[col] * 0.8  # generator checks 1.5 sd on train
+                subtle += info["kind"] != "sentinel"
+                if info["kind"] != "sentinel":
+                    assert label["roles"][names[info["columns"][0]]] in ("informative", "redundant")
+        if label["leak_column"] is not None:
+            info = label["leak_info"]
+            assert label["roles"][label["leak_column"]] == "leak"
+            assert info["auc"] >= info["others_auc"] + 0.02  # the leak beats all other columns together
+    assert subtle > 0  # plausible-looking corruptions are part of the mix
 
 
 def test_anchors_and_rules(instances: list[Path], tmp_path: Path) -> None:
@@ -88,11 +108,13 @@ def test_anchors_and_rules(instances: list[Path], tmp_path: Path) -> None:
     assert _score(root, tmp_path, {"rows": ["x"]})["value"] != _score(root, tmp_path, {"rows": ["x"]})["value"]
 
 
-def test_baseline_between_anchors(instances: list[Path], tmp_path: Path) -> None:
-    values = []
+def test_baselines_between_anchors(instances: list[Path], tmp_path: Path) -> None:
+    values: dict[str, list[float]] = {"v1": [], "v2": []}
     for root in instances:
         ids, X, y, names = _read(root / "workspace" / "train.csv")
         _, Xte, _, _ = _read(root / "workspace" / "test.csv")
-        order, leak = baselines.audit_table(X, y, Xte, names)
-        values.append(_score(root, tmp_path, {"rows": [int(ids[i]) for i in order], "leak_column": leak})["value"])
-    assert 0.3 < sum(values) / len(values) < 1.0
+        for name, solver in (("v1", baselines.audit_table_v1), ("v2", baselines.audit_table)):
+            order, leak = solver(X, y, Xte, names)
+            values[name].append(_score(root, tmp_path, {"rows": [int(ids[i]) for i in order], "leak_column": leak})["value"])
+    for name, got in values.items():
+        assert 0.1 < sum(got) / len(got) < 1.0, (name, got)

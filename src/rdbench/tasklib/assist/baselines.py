@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-# Linter-style rules for find_bug: (bug type, regex over a stripped line). Absence rules follow.
+# Linter-style rules of the first find_bug baseline (kept verbatim to compare library versions):
+# (bug type, regex over a stripped line). Absence rules follow.
 _LINE_RULES: list[tuple[str, str]] = [
     ("softmax_wrong_dim", r"softmax\(.*dim=0\)"),
     ("loss_reduction_changed", r'reduction="sum"'),
@@ -18,8 +19,9 @@ _LINE_RULES: list[tuple[str, str]] = [
 ]
 
 
-def lint_find_bug(source: str) -> dict[str, Any]:
-    """A linter-style find_bug answer: pattern rules, then missing-statement and ordering checks."""
+def lint_find_bug_v1(source: str) -> dict[str, Any]:
+    """The first linter-style find_bug answer (written for the single MLP template): pattern rules,
+    then missing-statement and ordering checks."""
     lines = [line.strip() for line in source.splitlines()]
     for kind, pattern in _LINE_RULES:
         for i, line in enumerate(lines):
@@ -32,6 +34,69 @@ def lint_find_bug(source: str) -> dict[str, Any]:
     if backward is not None and not any(line.startswith("opt.zero_grad(") for line in lines):
         return {"buggy": True, "lines": [backward + 1], "type": "missing_zero_grad"}
     if not any(line == "model.eval()" for line in lines):
+        at = next((i for i, line in enumerate(lines) if line.startswith("with torch.no_grad")), 0)
+        return {"buggy": True, "lines": [at + 1], "type": "no_eval_switch"}
+    return {"buggy": False, "lines": [], "type": None}
+
+
+# The upgraded linter: generic regexes per bug type of the issue's list, written from the bug
+# descriptions (a linter does not know which of several similar-looking lines is the wrong one),
+# over lines stripped of comments. The first rule that fires is the answer.
+_RULES: list[tuple[str, str]] = [
+    # a causal mask whose diagonal offset is not the usual one, or shifted by +-1
+    ("causal_mask_off_by_one", r"triu\(.*diagonal=(?!1\b)-?\d|\.triu\((?!1\))-?\d|tril\(.*diagonal=(?!0\b)-?\d|(masked_fill|mask =).*[+-] ?1\b"),
+    # softmax / normalisation over the first or second-to-last axis
+    ("softmax_wrong_dim", r"softmax\(.*dim=(0|-2)\b|\.(sum|max)\(axis=(0|-2)\b"),
+    # a loss that expects logits or log-probabilities fed with probabilities
+    ("cross_entropy_on_probabilities", r"(cross_entropy|nll_loss)\((?!.*log_softmax).*softmax|= model\(.*\)\.softmax\("),
+    # a summed loss that is not divided afterwards
+    ("loss_reduction_changed", r'reduction="sum"\)(?!\s*/)|reduction="none"\)\.sum\(|= "sum"'),
+    # statistics or a scaler fitted on the unsplit array or on the test part
+    ("scaler_before_split", r"\bX\.(mean|std)\(|\.fit\(X\)|fit_transform\(X_te|X_te\.(mean|std)\("),
+    # a new axis inserted where a metric or loss is computed
+    ("wrong_broadcasting", r"(METRIC|picked|loss).*(\[:, None|\[None|, None\])"),
+    # labels reordered on their own, or targets that equal the inputs
+    ("labels_shuffled", r"\by\w*\[.*\.(flip|roll)\(|\by\w*\[1:|\[:, :-1\], \w+\[:, :-1\]"),
+]
+_SLICES = re.compile(r"X\[:([^\]]+)\].*X\[([^\]:]+):\]")
+
+
+def _code(line: str) -> str:
+    code = line.split("#", 1)[0].strip()
+    return "" if code.startswith("print(") else code  # printing changes nothing the metric sees
+
+
+def lint_find_bug(source: str) -> dict[str, Any]:
+    """A linter-style find_bug answer: pattern rules per bug type, split-boundary and
+    label-indexing checks, then missing-statement and ordering checks (torch scripts only).
+    Returns the first rule that fires."""
+    lines = [_code(line) for line in source.splitlines()]
+    for kind, pattern in _RULES:
+        for i, line in enumerate(lines):
+            if re.search(pattern, line):
+                return {"buggy": True, "lines": [i + 1], "type": kind}
+    for i, line in enumerate(lines):
+        # A train slice that ends where the test slice does not start leaks rows between them.
+        m = _SLICES.search(line)
+        if m and m.group(1).strip() != m.group(2).strip():
+            return {"buggy": True, "lines": [i + 1], "type": "test_leak"}
+        # Inputs indexed, labels not (or indexed differently): labels parted from their inputs. A
+        # batch may be sliced over two lines (``xb = ...`` then ``yb = ...``).
+        both = line + " " + lines[i + 1] if line.startswith("xb =") and i + 1 < len(lines) else line
+        xs, ys = re.findall(r"X\w*\[([^\]]+)\]", both), re.findall(r"\by\w*\[([^\]]+)\]", both)
+        if ("fit(" in line or line.startswith("xb")) and xs and xs != ys:
+            at = i + 1 if both is line or ys == xs[:len(ys)] else i + 2
+            return {"buggy": True, "lines": [at], "type": "labels_shuffled"}
+    if not any("backward()" in line for line in lines):
+        return {"buggy": False, "lines": [], "type": None}
+    step = next((i for i, line in enumerate(lines) if line.endswith(".step()")), None)
+    backward = next((i for i, line in enumerate(lines) if line.endswith(".backward()")), None)
+    zero = [i for i, line in enumerate(lines) if "zero_grad(" in line or ".grad = None" in line]
+    if step is not None and backward is not None and step < backward:
+        return {"buggy": True, "lines": [step + 1], "type": "step_before_backward"}
+    if backward is not None and (not zero or any(backward < z < (step or 0) for z in zero)):
+        return {"buggy": True, "lines": [backward + 1], "type": "missing_zero_grad"}
+    if not any(re.search(r"\.eval\(\)|\.train\((mode=)?False\)", line) for line in lines):
         at = next((i for i, line in enumerate(lines) if line.startswith("with torch.no_grad")), 0)
         return {"buggy": True, "lines": [at + 1], "type": "no_eval_switch"}
     return {"buggy": False, "lines": [], "type": None}
@@ -74,9 +139,10 @@ def threshold_watch(advance: Callable[[int], list[dict[str, float]]], steps: int
     return None
 
 
-def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: list[str]) -> tuple[list[int], str | None]:
-    """A plain-code audit_data solver over feature matrices (no ids): returns row indices ranked
-    most suspicious first and the leak column (highest |correlation| with the label, if > 0.8).
+def audit_table_v1(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: list[str]) -> tuple[list[int], str | None]:
+    """The first plain-code audit_data solver (kept verbatim to compare dataset versions): returns
+    row indices ranked most suspicious first and the leak column (highest |correlation| with the
+    label, if > 0.8).
 
     Rows rank by: absurd values (robust z > 20), then near-copies of a test row, then the share of
     their 10 nearest training neighbours that disagree with their label.
@@ -97,5 +163,42 @@ def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: 
     nn = np.argsort(d_train, axis=1)[:, :10]
     disagree = (labels[nn] != labels[:, None]).mean(1)
     suspicion = disagree + 10.0 * (d_test < 0.01) + 100.0 * (z.max(1) > 20)
+    order = [int(i) for i in np.argsort(-suspicion, kind="stable")]
+    return order, leak
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks scaled to [0, 1] (ties broken by position)."""
+    r = np.empty(len(x))
+    r[np.argsort(x, kind="stable")] = np.arange(len(x))
+    return r / max(len(x) - 1, 1)
+
+
+def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: list[str]) -> tuple[list[int], str | None]:
+    """A plain-code audit_data solver without fixed thresholds on the rows: returns row indices
+    ranked most suspicious first and the leak column.
+
+    The leak is the column with the highest rank correlation with the label, if above 0.6 (rank
+    statistics survive monotone transforms). Rows get three rank-scaled scores:
+    the largest robust z-score of any entry, closeness to the nearest test row, and the share of
+    the 10 nearest training neighbours that disagree with the row's label: a row ranks by the
+    most extreme of the three.
+    """
+    med = np.median(train, axis=0)
+    mad = 1.4826 * np.median(np.abs(train - med), axis=0) + 1e-9
+    lab_r = _ranks(labels.astype(float))
+    corr = [abs(float(np.corrcoef(_ranks(train[:, c]), lab_r)[0, 1])) for c in range(train.shape[1])]
+    best = int(np.argmax(corr))
+    leak = names[best] if corr[best] > 0.6 else None
+    keep = [c for c in range(train.shape[1]) if names[c] != leak]
+    z = np.abs(train[:, keep] - med[keep]) / mad[keep]
+    feats = np.clip((train[:, keep] - med[keep]) / mad[keep], -6, 6)
+    test_f = np.clip((test[:, keep] - med[keep]) / mad[keep], -6, 6)
+    d_test = np.sqrt(((feats[:, None, :] - test_f[None, :, :]) ** 2).sum(-1)).min(1)
+    d_train = np.sqrt(((feats[:, None, :] - feats[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d_train, np.inf)
+    nn = np.argsort(d_train, axis=1)[:, :10]
+    disagree = (labels[nn] != labels[:, None]).mean(1)
+    suspicion = np.maximum.reduce([_ranks(z.max(1)), _ranks(-d_test), _ranks(disagree + 1e-6 * np.arange(len(labels)))])
     order = [int(i) for i in np.argsort(-suspicion, kind="stable")]
     return order, leak

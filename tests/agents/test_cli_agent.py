@@ -14,7 +14,7 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, chain, solver
 from inspect_ai.util import sandbox
 
-from rdbench.agents.cli import STORE_KEY, cli_agent, resolve_command
+from rdbench.agents.cli import STORE_KEY, cli_agent, fast_bridge_polling, resolve_command
 from rdbench.harness.task import make_task
 from rdbench.scoring.log import STORE_KEY as SCORE_LOG_KEY
 from rdbench.tokcache import ensure_tiktoken_cache
@@ -140,6 +140,14 @@ def test_command_or_preset_is_required() -> None:
     script, env = resolve_command(None, "claude")
     assert "$RDBENCH_PROMPT_FILE" in script and env["DISABLE_AUTOUPDATER"] == "1"
     assert resolve_command("my-agent --go", None) == ("my-agent --go", {})
+
+
+def test_bridge_polls_bwrap_sandboxes_fast() -> None:
+    from inspect_ai.agent._bridge.sandbox import service
+
+    # False would mean Inspect's internals changed: model calls would wait ~2 s each again
+    assert fast_bridge_polling() and fast_bridge_polling()
+    assert getattr(service.sandbox_service, "rdbench_fast", False)
 
 
 def test_registered_as_rdbench_cli() -> None:

@@ -14,6 +14,7 @@ from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "find_bug"
+SEEDS = [16, 27, 5, 1]  # seq causal-mask bug, sk scaler bug, sk clean, mlp bug
 
 
 def _module(path: Path) -> ModuleType:
@@ -31,7 +32,8 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     mp.setenv("RDBENCH_CACHE_DIR", str(cache))
     mp.setenv("RDBENCH_ASSIST_CACHE", str(cache / "assist"))
     task = load_task(TASK)
-    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(6)]
+    # Seeds picked to cover every script kind, buggy and clean (asserted below).
+    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in SEEDS]
     mp.undo()
     return roots
 
@@ -51,24 +53,33 @@ def _score(root: Path, tmp: Path, overlay: dict[str, str] | None = None, referen
 def test_instances_deterministic_and_mixed(instances: list[Path], tmp_path: Path) -> None:
     labels = [json.loads((r / "protected" / "label.json").read_text()) for r in instances]
     assert {lab["buggy"] for lab in labels} == {True, False}
+    assert {lab["script_kind"] for lab in labels} == {"mlp", "seq", "sk"}
+    assert any(lab["type"] == "causal_mask_off_by_one" for lab in labels)
     gen = _module(TASK / "generate.py")
-    again = gen.generate(1, tmp_path / "again", {})
-    assert again["lines"] == labels[1]["lines"] and again["type"] == labels[1]["type"]
+    again = gen.generate(SEEDS[-1], tmp_path / "again", {})
+    assert again["lines"] == labels[-1]["lines"] and again["type"] == labels[-1]["type"]
     for root, lab in zip(instances, labels, strict=True):
-        assert (root / "workspace" / "train.py").read_text().count("\n") > 40
+        source = (root / "workspace" / "train.py").read_text()
+        assert source.count("\n") > 20 and "test_logloss" in source
         if lab["buggy"]:
             lo, hi = min(lab["clean_metrics"]), max(lab["clean_metrics"])
             assert all(not lo - 0.02 <= m <= hi + 0.02 for m in lab["mutant_metrics"])
+            clean = (root / "reference" / "train.py").read_text()
+            assert clean != source and lab["lines"][0] <= source.count("\n")
 
 
+@pytest.mark.slow
 def test_reference_scores_one_and_start_scores_low(instances: list[Path], tmp_path: Path) -> None:
-    ref = [_score(r, tmp_path, reference=True) for r in instances]
+    # The reference answers everywhere; its repair (the clean script) re-run on the causal-mask
+    # instance only: each re-run imports torch 3 times, the other kinds' repairs run in the benchmark.
+    ref = [_score(r, tmp_path, reference=True) if i == 0 else
+           _score(r, tmp_path, {"answer.json": (r / "reference" / "answer.json").read_text()})
+           for i, r in enumerate(instances)]
     start = [_score(r, tmp_path) for r in instances]
     assert all(r["value"] == 1.0 for r in ref)
-    buggy = [r for r in ref if r["details"]["truth_buggy"]]
-    assert buggy and all(r["details"]["repaired"] is True for r in buggy)
+    assert ref[0]["details"]["truth_type"] == "causal_mask_off_by_one" and ref[0]["details"]["repaired"] is True
     m = _module(TASK / "metrics.py").metrics(ref)
-    assert m["detection_f1"] == 1.0 and m["localisation_top1"] == 1.0 and m["repair_success"] == 1.0
+    assert m["detection_f1"] == 1.0 and m["localisation_top1"] == 1.0 and m["type_accuracy"] == 1.0
     # The starting answer ("clean") scores 0 on every buggy instance.
     assert all(s["value"] == 0.0 for s in start if s["details"]["truth_buggy"])
     assert _module(TASK / "metrics.py").metrics(start)["detection_f1"] == 0.0
@@ -76,7 +87,7 @@ def test_reference_scores_one_and_start_scores_low(instances: list[Path], tmp_pa
 
 
 def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
-    root = next(r for r in instances if json.loads((r / "protected" / "label.json").read_text())["buggy"])
+    root = instances[1]  # the scikit-learn instance: its re-runs skip torch's import
     label = json.loads((root / "protected" / "label.json").read_text())
     wrong_line = max(label["lines"]) + 5
     partial = _score(root, tmp_path, {"answer.json": json.dumps(
@@ -95,8 +106,9 @@ def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
     assert linked["value"] != linked["value"]  # NaN: links refused
 
 
-def test_lint_baseline_between_anchors(instances: list[Path], tmp_path: Path) -> None:
-    results = [_score(r, tmp_path, {"answer.json": json.dumps(baselines.lint_find_bug(
-        (r / "workspace" / "train.py").read_text()))}) for r in instances]
-    mean = sum(r["value"] for r in results) / len(results)
-    assert 0.0 < mean <= 1.0
+def test_lint_baselines_between_anchors(instances: list[Path], tmp_path: Path) -> None:
+    for lint in (baselines.lint_find_bug, baselines.lint_find_bug_v1):
+        results = [_score(r, tmp_path, {"answer.json": json.dumps(lint(
+            (r / "workspace" / "train.py").read_text()))}) for r in instances]
+        mean = sum(r["value"] for r in results) / len(results)
+        assert 0.0 < mean < 1.0, lint.__name__

@@ -53,8 +53,9 @@ _RULES: list[tuple[str, str]] = [
     ("loss_reduction_changed", r'reduction="sum"\)(?!\s*/)|reduction="none"\)\.sum\(|= "sum"'),
     # statistics or a scaler fitted on the unsplit array or on the test part
     ("scaler_before_split", r"\bX\.(mean|std)\(|\.fit\(X\)|fit_transform\(X_te|X_te\.(mean|std)\("),
-    # a new axis inserted where a metric or loss is computed
-    ("wrong_broadcasting", r"(METRIC|picked|loss).*(\[:, None|\[None|, None\])"),
+    # labels used as a column index, or a new axis put on a computed array where a metric or loss
+    # is computed (a lone index vector made a column, y[:, None], is the usual idiom and passes)
+    ("wrong_broadcasting", r"\[:, y\w*\]|(METRIC|picked|loss).*(\)\[:, None|\w\[None|hot\[:, None|\[:, None, )"),
     # labels reordered on their own, or targets that equal the inputs
     ("labels_shuffled", r"\by\w*\[.*\.(flip|roll)\(|\by\w*\[1:|\[:, :-1\], \w+\[:, :-1\]"),
 ]

@@ -1,107 +1,230 @@
-"""Fault injector: silent single-site mutations and behaviour-preserving refactors.
+"""Fault injector: silent single-site bugs written as slot replacements of the clean scripts.
 
-Every mutation replaces whole lines (matched exactly after stripping indentation) so the label
-is a set of 1-based line numbers in the mutated file. Refactors use the same mechanism and are
-applied to clean and buggy scripts alike, so that "the script looks edited" is no tell.
+Each bug kind has several **forms**, most of them tied to one clean style of a slot, so the same
+kind reads differently from instance to instance (a literal ``dim=0``, a dimension computed as
+``ndim - 2``, a config constant set to 0; a deleted ``zero_grad`` or one moved out of the batch
+loop; a leak through index arithmetic such as ``X[:-n_te // 2]``). The label is the set of 1-based
+lines the mutation changed (for a deletion, the lines on both sides of the gap), plus the lines of
+any slot named in ``also`` (the use site of a changed config value). Clean restyles of the same slots
+(``scripts.py``) are the behaviour-preserving refactors that serve as clean negatives.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import difflib
+from dataclasses import dataclass, field
+
+from rdbench.tasklib.assist import scripts
+from rdbench.tasklib.assist.scripts import Param, Script
+
+# The bug types an agent may name (the issue's list); each form below has one of them.
+BUG_KINDS = [
+    "softmax_wrong_dim", "missing_zero_grad", "step_before_backward", "no_eval_switch",
+    "loss_reduction_changed", "cross_entropy_on_probabilities", "labels_shuffled",
+    "scaler_before_split", "test_leak", "causal_mask_off_by_one", "wrong_broadcasting",
+]
 
 
-class Edit(BaseModel):
-    """Replace the line whose stripped text is ``old`` with ``new`` (indentation kept)."""
+@dataclass(frozen=True)
+class BugForm:
+    """One way of writing a bug of type ``kind`` into scripts of kind ``script``.
 
-    old: str
-    new: str
-
-
-class Mutation(BaseModel):
-    """A named edit set; ``swap`` exchanges the two lines instead of rewriting them."""
+    Attributes:
+        kind: The bug type.
+        script: The script kind it applies to.
+        edits: Slot name -> buggy text ("" deletes the slot's lines).
+        needs: Conditions on the clean script (as in ``scripts.Variant.needs``).
+        also: Slots whose lines also locate the bug (where a changed value is used).
+    """
 
     kind: str
-    edits: list[Edit] = []
-    swap: tuple[str, str] | None = None
-    delete: str | None = None
+    script: str
+    edits: dict[str, str]
+    needs: dict[str, tuple[Param, ...]] = field(default_factory=dict)
+    also: tuple[str, ...] = ()
+
+    def applies(self, script: Script) -> bool:
+        """Whether this form fits ``script`` (its kind, parameters and styles)."""
+        if script.kind != self.script:
+            return False
+        for key, allowed in self.needs.items():
+            got = script.params.get(key[6:]) if key.startswith("param:") else script.styles.get(key)
+            if got not in allowed:
+                return False
+        return True
 
 
-BUGS: list[Mutation] = [
-    Mutation(kind="softmax_wrong_dim", edits=[Edit(
-        old="probs = F.softmax(model(X_te), dim=1)", new="probs = F.softmax(model(X_te), dim=0)")]),
-    Mutation(kind="missing_zero_grad", delete="opt.zero_grad()"),
-    Mutation(kind="step_before_backward", swap=("loss.backward()", "opt.step()")),
-    Mutation(kind="no_eval_switch", delete="model.eval()"),
-    Mutation(kind="loss_reduction_changed", edits=[Edit(
-        old='loss = F.cross_entropy(logits, yb, reduction="mean")',
-        new='loss = F.cross_entropy(logits, yb, reduction="sum")')]),
-    Mutation(kind="cross_entropy_on_probabilities", edits=[Edit(
-        old='loss = F.cross_entropy(logits, yb, reduction="mean")',
-        new='loss = F.cross_entropy(logits.softmax(dim=1), yb, reduction="mean")')]),
-    Mutation(kind="labels_shuffled", edits=[Edit(
-        old="xb, yb = X_tr[idx], y_tr[idx]", new="xb, yb = X_tr[idx], y_tr[idx.flip(0)]")]),
-    Mutation(kind="scaler_before_split", edits=[Edit(
-        old="mu, sd = X_tr.mean(0), X_tr.std(0) + 1e-8", new="mu, sd = X.mean(0), X.std(0) + 1e-8")]),
-    Mutation(kind="test_leak", edits=[
-        Edit(old="X_tr, X_te = X[:n_tr], X[n_tr:]", new="X_tr, X_te = X, X[n_tr:]"),
-        Edit(old="y_tr, y_te = y[:n_tr], y[n_tr:]", new="y_tr, y_te = y, y[n_tr:]"),
-        Edit(old="perm = torch.randperm(n_tr)", new="perm = torch.randperm(len(X_tr))"),
-    ]),
-    Mutation(kind="wrong_broadcasting", edits=[Edit(
-        old="METRIC = -torch.log(probs.gather(1, y_te[:, None]).clamp_min(1e-9)).mean().item()",
-        new="METRIC = -torch.log(probs[:, y_te].clamp_min(1e-9)).mean().item()")]),
-]
-BUG_KINDS = [m.kind for m in BUGS]
+def _f(kind: str, script: str, edits: dict[str, str], also: tuple[str, ...] = (), **needs: tuple[Param, ...]) -> BugForm:
+    return BugForm(kind, script, edits, {k.replace("param_", "param:"): v for k, v in needs.items()}, also)
 
-REFACTORS: list[Mutation] = [
-    Mutation(kind="default_reduction", edits=[Edit(
-        old='loss = F.cross_entropy(logits, yb, reduction="mean")', new="loss = F.cross_entropy(logits, yb)")]),
-    Mutation(kind="set_to_none", edits=[Edit(old="opt.zero_grad()", new="opt.zero_grad(set_to_none=True)")]),
-    Mutation(kind="negative_dim", edits=[Edit(
-        old="probs = F.softmax(model(X_te), dim=1)", new="probs = torch.softmax(model(X_te), dim=-1)")]),
-    Mutation(kind="swap_independent", swap=("X_tr = (X_tr - mu) / sd", "X_te = (X_te - mu) / sd")),
-    Mutation(kind="tensor_from_numpy", edits=[Edit(
-        old="y_tr, y_te = torch.tensor(y_tr), torch.tensor(y_te)",
-        new="y_tr, y_te = torch.from_numpy(y_tr).long(), torch.from_numpy(y_te).long()")]),
+
+_TORCH_UPDATE_BUGS: list[tuple[str, dict[str, str], dict[str, tuple[Param, ...]]]] = [
+    # missing or misplaced zero_grad: gradients accumulate over batches.
+    ("missing_zero_grad", {"update": "loss.backward()\nopt.step()"}, {"update": (0, 1, 2, 3)}),
+    ("missing_zero_grad", {"update": "loss.backward()\nopt.zero_grad()\nopt.step()"}, {"update": (0, 2)}),
+    ("step_before_backward", {"update": "opt.zero_grad()\nopt.step()\nloss.backward()"}, {"update": (0,)}),
+    ("step_before_backward", {"update": "opt.step()\nloss.backward()\nopt.zero_grad()"}, {"update": (2,)}),
+    ("step_before_backward", {"update": "model.zero_grad()\nopt.step()\nloss.backward()"}, {"update": (3,)}),
+    ("no_eval_switch", {"eval_mode": ""}, {}),
+    ("no_eval_switch", {"eval_mode": "model.eval  # dropout off for evaluation"}, {"eval_mode": (2,)}),
+    ("no_eval_switch", {"eval_mode": "model.train(True)"}, {"eval_mode": (1,)}),
 ]
 
 
-def _find(lines: list[str], text: str) -> int:
-    for i, line in enumerate(lines):
-        if line.strip() == text:
-            return i
-    raise KeyError(text)
+def _torch_common(script: str) -> list[BugForm]:
+    return [BugForm(kind, script, edits, needs) for kind, edits, needs in _TORCH_UPDATE_BUGS]
 
 
-def applicable(source: str, mutation: Mutation) -> bool:
-    """Whether every line ``mutation`` needs is present in ``source``."""
-    lines = source.splitlines()
-    needed = [e.old for e in mutation.edits] + list(mutation.swap or ()) + (
-        [mutation.delete] if mutation.delete else [])
-    return all(any(line.strip() == t for line in lines) for t in needed)
+BUGS: list[BugForm] = [
+    *_torch_common("mlp"),
+    *_torch_common("seq"),
+    # --- mlp ---
+    _f("missing_zero_grad", "mlp", {"train_mode": "model.train()\nopt.zero_grad()", "update": "loss.backward()\nopt.step()"},
+       update=(0, 1, 3), train_mode=(0,)),
+    _f("softmax_wrong_dim", "mlp", {"probs": "probs = F.softmax(model(X_te), dim=0)"}, probs=(0, 1)),
+    _f("softmax_wrong_dim", "mlp", {"probs": "probs = F.softmax(model(X_te).T, dim=1).T"}, probs=(2,)),
+    _f("softmax_wrong_dim", "mlp", {"probs": "logits_te = model(X_te)\nprobs = logits_te.softmax(dim=logits_te.ndim - 2)"}, probs=(3,)),
+    _f("softmax_wrong_dim", "mlp", {"config": 'LR, EPOCHS, BATCH = $lr, 12, 32\nREDUCTION = "mean"\nCLASS_DIM = 0'},
+       also=("probs",), probs=(4,)),
+    _f("loss_reduction_changed", "mlp", {"loss": 'logits = model(xb)\nloss = F.cross_entropy(logits, yb, reduction="sum")'},
+       loss=(0, 1, 2)),
+    _f("loss_reduction_changed", "mlp", {"loss": 'logits = model(xb)\nloss = F.cross_entropy(logits, yb, reduction="none").sum()'},
+       loss=(5,)),
+    _f("loss_reduction_changed", "mlp", {"loss": 'logits = model(xb)\nloss = F.cross_entropy(logits, yb, reduction="sum") / len(X_tr)'},
+       loss=(2,)),
+    _f("loss_reduction_changed", "mlp", {"config": 'LR, EPOCHS, BATCH = $lr, 12, 32\nREDUCTION = "sum"\nCLASS_DIM = 1'},
+       also=("loss",), loss=(4,)),
+    _f("cross_entropy_on_probabilities", "mlp", {"loss": 'logits = model(xb)\nloss = F.cross_entropy(logits.softmax(dim=1), yb, reduction="mean")'},
+       loss=(0,)),
+    _f("cross_entropy_on_probabilities", "mlp", {"loss": "logits = model(xb).softmax(-1)\nloss = F.cross_entropy(logits, yb)"},
+       loss=(1,)),
+    _f("cross_entropy_on_probabilities", "mlp", {"loss": "logits = model(xb)\nloss = F.nll_loss(F.softmax(logits, dim=1), yb)"},
+       loss=(3,)),
+    _f("labels_shuffled", "mlp", {"batch": "idx = perm[i:i + BATCH]\nxb, yb = X_tr[idx], y_tr[idx.flip(0)]"}, batch=(0,)),
+    _f("labels_shuffled", "mlp", {"batch": "idx = perm[i:i + BATCH]\nxb = X_tr[idx]\nyb = y_tr[i:i + BATCH]"}, batch=(1,)),
+    _f("labels_shuffled", "mlp", {"perm": "perm = torch.randperm(len(X_tr))\nX_ep, y_ep = X_tr[perm], y_tr"}, batch=(2,)),
+    _f("wrong_broadcasting", "mlp", {"metric": "METRIC = -torch.log(probs[:, y_te].clamp_min(1e-9)).mean().item()"}, metric=(0,)),
+    _f("wrong_broadcasting", "mlp", {"metric": "METRIC = -torch.log(probs[torch.arange(len(y_te))[:, None], y_te].clamp_min(1e-9)).mean().item()"},
+       metric=(1,)),
+    _f("wrong_broadcasting", "mlp", {"metric": "picked = (probs * F.one_hot(y_te, k)[:, None]).sum(1)\nMETRIC = -picked.clamp_min(1e-9).log().mean().item()"},
+       metric=(2,)),
+    _f("wrong_broadcasting", "mlp", {"metric": "METRIC = -torch.log(probs.gather(1, y_te[None, :]).clamp_min(1e-9)).mean().item()"},
+       metric=(0,)),
+    _f("wrong_broadcasting", "mlp", {"metric": "METRIC = -probs.gather(1, y_te.unsqueeze(0)).clamp_min(1e-9).log().mean().item()"},
+       metric=(3,)),
+    # --- seq ---
+    _f("causal_mask_off_by_one", "seq", {"mask": 'mask = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=2)\natt = att.masked_fill(mask, float("-inf"))'},
+       mask=(0,)),
+    _f("causal_mask_off_by_one", "seq", {"mask": 'keep = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=1)\natt = att.masked_fill(~keep, float("-inf"))'},
+       mask=(1,)),
+    _f("causal_mask_off_by_one", "seq", {"mask": 'pos = torch.arange(L)\natt = att.masked_fill(pos[None, :] > pos[:, None] + 1, float("-inf"))'},
+       mask=(2,)),
+    _f("causal_mask_off_by_one", "seq", {"mask": "future = torch.ones(L, L).triu(2).bool()\natt = att.masked_fill(future, -1e9)"},
+       mask=(3,)),
+    _f("causal_mask_off_by_one", "seq", {"mask": 'keep = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=1)\natt = att.masked_fill(keep.logical_not(), float("-inf"))'},
+       mask=(4,)),
+    _f("softmax_wrong_dim", "seq", {"att_softmax": "att = att.softmax(dim=-2)"}, att_softmax=(0,)),
+    _f("softmax_wrong_dim", "seq", {"att_softmax": "att = F.softmax(att, dim=1)"}, att_softmax=(1,)),
+    _f("softmax_wrong_dim", "seq", {"att_softmax": "att = torch.softmax(att, dim=att.ndim - 2)"}, att_softmax=(2,)),
+    _f("softmax_wrong_dim", "seq", {"att_softmax": "att = F.softmax(att.transpose(-2, -1), dim=-1).transpose(-2, -1)"}, att_softmax=(3,)),
+    _f("labels_shuffled", "seq", {"seq_batch": "inp, tgt = train_seqs[idx, :-1], train_seqs[idx.roll(1), 1:]"}, seq_batch=(0,)),
+    _f("labels_shuffled", "seq", {"seq_batch": "batch = train_seqs[idx]\ninp, tgt = batch[:, :-1], batch[:, :-1]"}, seq_batch=(1,)),
+    _f("labels_shuffled", "seq", {"seq_batch": "inp = train_seqs[idx, :T]\ntgt = train_seqs[idx, 0:T]"}, seq_batch=(2,)),
+    _f("labels_shuffled", "seq", {"seq_loss": "logits = model(inp)\nloss = F.cross_entropy(logits.reshape(-1, V), tgt.T.reshape(-1))"},
+       seq_loss=(0,)),
+    _f("cross_entropy_on_probabilities", "seq", {"seq_loss": "logits = model(inp).softmax(-1)\nloss = F.cross_entropy(logits.reshape(-1, V), tgt.reshape(-1))"},
+       seq_loss=(0,)),
+    _f("cross_entropy_on_probabilities", "seq", {"seq_loss": "logits = model(inp)\nloss = F.cross_entropy(logits.softmax(1).transpose(1, 2), tgt)"},
+       seq_loss=(1,)),
+    _f("wrong_broadcasting", "seq", {"seq_metric": "logp = model(test_seqs[:, :-1]).log_softmax(-1)\nMETRIC = -logp.gather(-1, test_seqs[:, None, 1:]).mean().item()"},
+       seq_metric=(1,)),
+    _f("wrong_broadcasting", "seq", {"seq_metric": "logp = model(test_seqs[:, :-1]).log_softmax(-1)\nMETRIC = -(logp * F.one_hot(test_seqs[:, 1:], V)[:, None]).sum(-1).mean().item()"},
+       seq_metric=(2,)),
+    _f("causal_mask_off_by_one", "seq", {"mask": 'mask = torch.triu(torch.ones(L + 1, L + 1, dtype=torch.bool), diagonal=1)[1:, :-1]\natt = att.masked_fill(mask, float("-inf"))'},
+       mask=(0, 6)),
+    _f("causal_mask_off_by_one", "seq", {"mask": 'pos = torch.arange(L)\natt = att.masked_fill(pos[None, :] >= pos[:, None] + 2, float("-inf"))'},
+       mask=(5,)),
+    _f("wrong_broadcasting", "seq", {"seq_metric": "logp = model(test_seqs[:, :-1]).log_softmax(-1)\nMETRIC = -logp.gather(2, test_seqs[:, 1:].unsqueeze(1)).mean().item()"},
+       seq_metric=(3,)),
+    # --- sk ---
+    _f("scaler_before_split", "sk", {"sk_scale": "scaler = StandardScaler().fit(X)\nX_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)"},
+       sk_scale=(0,), param_model=("knn",)),
+    _f("scaler_before_split", "sk", {"sk_scale": "scaler = StandardScaler()\nX_tr = scaler.fit(X).transform(X_tr)\nX_te = scaler.transform(X_te)"},
+       sk_scale=(1,), param_model=("knn",)),
+    _f("scaler_before_split", "sk", {"sk_scale": "scaler = StandardScaler()\nX_tr = scaler.fit_transform(X_tr)\nX_te = scaler.fit_transform(X_te)"},
+       sk_scale=(1,), param_model=("knn",)),
+    _f("scaler_before_split", "sk", {"sk_scale": "mu, sd = X.mean(0), X.std(0)\nX_tr, X_te = (X_tr - mu) / sd, (X_te - mu) / sd"},
+       sk_scale=(2,), param_model=("knn",)),
+    _f("test_leak", "sk", {"sk_split": "n_tr = int(0.7 * n)\nX_tr, X_te, y_tr, y_te = X[:n_tr], X[n_tr - n // 10:], y[:n_tr], y[n_tr - n // 10:]"},
+       sk_split=(0,), param_model=("knn", "forest")),
+    _f("test_leak", "sk", {"sk_split": "n_te = n - int(0.7 * n)\nX_tr, y_tr = X[:-n_te // 2], y[:-n_te // 2]\nX_te, y_te = X[-n_te:], y[-n_te:]"},
+       sk_split=(1,), param_model=("knn", "forest")),
+    _f("test_leak", "sk", {"sk_split": "cut = int(0.7 * n)\ntrain, test = slice(0, cut + n // 10), slice(cut, n)\nX_tr, y_tr, X_te, y_te = X[train], y[train], X[test], y[test]"},
+       sk_split=(2,), param_model=("knn", "forest")),
+    _f("labels_shuffled", "sk", {"sk_fit": "order = np.random.default_rng(SEED).permutation(len(X_tr))\nmodel.fit(X_tr[order], y_tr)"},
+       sk_fit=(1,)),
+    _f("labels_shuffled", "sk", {"sk_split": "n_tr = int(0.7 * n)\nX_tr, X_te, y_tr, y_te = X[:n_tr], X[n_tr:], y[1:n_tr + 1], y[n_tr:]"},
+       sk_split=(0,)),
+    _f("labels_shuffled", "sk", {"sk_split": "n_te = n - int(0.7 * n)\nX_tr, y_tr = X[:-n_te], np.sort(y[:-n_te])\nX_te, y_te = X[-n_te:], y[-n_te:]"},
+       sk_split=(1,)),
+    _f("labels_shuffled", "sk", {"sk_split": "cut = int(0.7 * n)\ntrain, test = slice(0, cut), slice(cut, n)\nX_tr, y_tr, X_te, y_te = X[train], y[::-1][train], X[test], y[test]"},
+       sk_split=(2,)),
+    _f("softmax_wrong_dim", "sk", {"sk_proba": "z = model.decision_function(X_te)\nz = np.exp(z - z.max(axis=1, keepdims=True))\nproba = z / z.sum(axis=0, keepdims=True)"},
+       sk_proba=(1,)),
+    _f("softmax_wrong_dim", "sk", {"sk_proba": "z = model.decision_function(X_te)\nz = np.exp(z - z.max(axis=0, keepdims=True))\nproba = z / z.sum(axis=1, keepdims=True)"},
+       sk_proba=(1,)),
+    _f("softmax_wrong_dim", "sk", {"sk_proba": "z = model.decision_function(X_te)\nz = np.exp(z - z.max(axis=-1, keepdims=True))\nproba = z / z.sum(axis=-2, keepdims=True)"},
+       sk_proba=(2,)),
+    _f("softmax_wrong_dim", "sk", {"sk_proba": "z = np.exp(model.decision_function(X_te)).T\nproba = (z / z.sum(axis=1)).T"}, sk_proba=(3,)),
+    _f("wrong_broadcasting", "sk", {"sk_metric": "METRIC = float(-np.log(np.clip(proba[:, y_te], 1e-9, None)).mean())"}, sk_metric=(0,)),
+    _f("wrong_broadcasting", "sk", {"sk_metric": "picked = np.take_along_axis(proba, y_te[None, :], axis=1)\nMETRIC = float(-np.log(np.clip(picked, 1e-9, None)).mean())"},
+       sk_metric=(1,)),
+    _f("wrong_broadcasting", "sk", {"sk_metric": "onehot = np.eye(k)[y_te]\nMETRIC = float(-(onehot[:, None] * np.log(np.clip(proba, 1e-9, None))).sum(-1).mean())"},
+       sk_metric=(2,)),
+    _f("scaler_before_split", "sk", {"sk_scale": "scaler = StandardScaler().fit(np.concatenate([X_tr, X_te]))\nX_tr, X_te = scaler.transform(X_tr), scaler.transform(X_te)"},
+       sk_scale=(0,), param_model=("knn",)),
+    _f("scaler_before_split", "sk", {"sk_scale": "mu, sd = np.r_[X_tr, X_te].mean(0), np.r_[X_tr, X_te].std(0)\nX_tr, X_te = (X_tr - mu) / sd, (X_te - mu) / sd"},
+       sk_scale=(2,), param_model=("knn",)),
+    _f("wrong_broadcasting", "sk", {"sk_metric": "picked = np.take_along_axis(proba, y_te.reshape(1, -1), axis=1)\nMETRIC = float(-np.log(np.clip(picked, 1e-9, None)).mean())"},
+       sk_metric=(3,)),
+]
 
 
-def apply(source: str, mutation: Mutation) -> tuple[str, list[int]]:
-    """Applies ``mutation``; returns the new source and the 1-based changed lines in it."""
-    lines = source.splitlines()
-    changed: list[int] = []
-    for edit in mutation.edits:
-        i = _find(lines, edit.old)
-        indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-        lines[i] = indent + edit.new
-        changed.append(i + 1)
-    if mutation.swap:
-        a, b = _find(lines, mutation.swap[0]), _find(lines, mutation.swap[1])
-        lines[a], lines[b] = lines[b], lines[a]
-        changed += [a + 1, b + 1]
-    if mutation.delete:
-        i = _find(lines, mutation.delete)
-        del lines[i]
-        # The bug is an absence: both lines around the hole locate it.
-        changed += [n for n in (i, i + 1) if 1 <= n <= len(lines)]
-    return "\n".join(lines) + "\n", sorted(changed)
+def forms(script: Script, kind: str | None = None) -> list[BugForm]:
+    """The bug forms that fit ``script`` (optionally of one bug type)."""
+    return [f for f in BUGS if f.applies(script) and (kind is None or f.kind == kind)]
 
 
-def bug(kind: str) -> Mutation:
-    """The bug mutation named ``kind``."""
-    return next(m for m in BUGS if m.kind == kind)
+def kinds_for(script: Script) -> list[str]:
+    """The bug types with at least one form fitting ``script`` (in ``BUG_KINDS`` order)."""
+    have = {f.kind for f in forms(script)}
+    return [k for k in BUG_KINDS if k in have]
+
+
+def changed_lines(old: str, new: str) -> list[int]:
+    """1-based lines of ``new`` that differ from ``old``; a pure deletion marks both sides of its gap."""
+    a, b = old.splitlines(), new.splitlines()
+    out: set[int] = set()
+    for tag, _i1, _i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("replace", "insert"):
+            out.update(range(j1 + 1, j2 + 1))
+        elif tag == "delete":
+            out.update(n for n in (j1, j1 + 1) if 1 <= n <= len(b))
+    return sorted(out)
+
+
+def inject(script: Script, form: BugForm) -> tuple[str, list[int]]:
+    """Writes ``form`` into ``script``; returns the mutant's source and the bug's lines.
+
+    The changed lines come first (sorted), then the lines of the ``also`` slots, so the first line
+    is always an edited one.
+    """
+    if not form.applies(script):
+        raise ValueError(f"{form.kind} form does not fit {script.key()}")
+    clean = scripts.render(script)
+    mutant, where = scripts.render_lines(script, form.edits)
+    lines = changed_lines(clean, mutant)
+    if not lines:
+        raise ValueError(f"{form.kind} form changes nothing in {script.key()}")
+    extra = sorted({n for slot in form.also for n in where.get(slot, []) if n not in lines})
+    return mutant, lines + extra

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from pydantic import BaseModel
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 SEEDS = (0, 1, 2)
 
@@ -37,7 +38,9 @@ def run_script(source: str, seed: int) -> float | None:
     os.environ["SEED"] = str(seed)
     namespace: dict[str, object] = {"__name__": "__main__"}
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        # One BLAS/OpenMP thread, like the scripts' own torch.set_num_threads(1): on a shared
+        # 2-core machine extra threads only contend (a small logistic regression runs 10x slower).
+        with contextlib.redirect_stdout(io.StringIO()), threadpool_limits(1):
             exec(compile(source, "train.py", "exec"), namespace)
         raw = namespace.get("METRIC")
         metric = float(raw) if isinstance(raw, (int, float)) else None
@@ -87,6 +90,12 @@ def validate(clean_source: str, mutant_source: str, margin: float = 0.02) -> Val
     if all(moved):
         return Validation(clean=clean, mutant=mutant, kept=True, reason="moved on every seed")
     return Validation(clean=clean, mutant=mutant, kept=False, reason="within the clean spread")
+
+
+def same_behaviour(a: list[float], b: list[float], margin: float = 0.02) -> bool:
+    """Whether two scripts' per-seed metrics agree within ``margin`` on every validation seed
+    (used to confirm that a restyled clean script still behaves like its canonical form)."""
+    return len(a) == len(b) and all(abs(x - y) <= margin for x, y in zip(a, b, strict=True))
 
 
 def clean_spread(source: str) -> list[float]:

@@ -1,4 +1,4 @@
-"""find_bug instance generator: a clean script, 0-2 refactors, and at most one validated bug."""
+"""find_bug instance generator: a restyled clean script and, half of the time, one validated bug."""
 
 from __future__ import annotations
 
@@ -12,29 +12,40 @@ from rdbench.tasklib.assist import faults, runner, scripts
 
 
 def build(seed: int) -> dict[str, Any]:
-    """Draws one instance; returns sources, label and validation (no files written)."""
+    """Draws one instance; returns sources, label and validation (no files written).
+
+    The clean script is a random kind (PyTorch MLP, PyTorch causal attention LM, scikit-learn
+    classifier) in random styles. With probability 1/2 bug types are tried in random order, one
+    random form each, until a mutant runs and moves the test metric outside the 3-seed spread of
+    the clean script's canonical form; if none does the instance stays clean.
+    """
     rng = random.Random(seed)
-    config = scripts.draw_config(rng)
-    clean = scripts.render(config)
-    for refactor in rng.sample(faults.REFACTORS, rng.randrange(3)):
-        clean, _ = faults.apply(clean, refactor)
-    spread = runner.clean_spread(clean)
+    script = scripts.draw(rng)
+    clean = scripts.render(script)
+    # Clean runs of the canonical form are shared by every instance with the same parameters; the
+    # restyled script must match them on seed 0 (its restyles are refactors, so clean means clean).
+    canonical = scripts.render(script.canonical())
+    spread = runner.clean_spread(canonical)
+    styled = runner.run_script(clean, runner.SEEDS[0])
+    if styled is None or not runner.same_behaviour([styled], spread[:1]):
+        raise RuntimeError(f"restyled {script.key()} gives {styled}, canonical {spread[0]}; a refactor is broken")
     label: dict[str, Any] = {"buggy": False, "type": None, "lines": [], "clean_metrics": spread}
     source, rejected = clean, []
     if rng.random() < 0.5:
-        kinds = [m for m in faults.BUGS if faults.applicable(clean, m)]
+        kinds = faults.kinds_for(script)
         rng.shuffle(kinds)
-        for mutation in kinds:
-            mutant, lines = faults.apply(clean, mutation)
-            check = runner.validate(clean, mutant)
+        for kind in kinds:
+            form = rng.choice(faults.forms(script, kind))
+            mutant, lines = faults.inject(script, form)
+            check = runner.validate(canonical, mutant)
             if check.kept:
-                label.update(buggy=True, type=mutation.kind, lines=lines,
-                             mutant_metrics=check.mutant)
+                label.update(buggy=True, type=kind, lines=lines, mutant_metrics=check.mutant)
                 source = mutant
                 break
-            rejected.append({"type": mutation.kind, "reason": check.reason})
+            rejected.append({"type": kind, "reason": check.reason})
     label["rejected"] = rejected
-    label["config"] = config.key()
+    label["script"] = script.key()
+    label["script_kind"] = script.kind
     return {"source": source, "clean": clean, "label": label}
 
 
@@ -53,4 +64,4 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     (out / "reference" / "answer.json").write_text(json.dumps(answer) + "\n")
     if label["buggy"]:
         (out / "reference" / "train.py").write_text(inst["clean"])
-    return {k: label[k] for k in ("buggy", "type", "lines", "config", "rejected")}
+    return {k: label[k] for k in ("buggy", "type", "lines", "script", "script_kind", "rejected")}

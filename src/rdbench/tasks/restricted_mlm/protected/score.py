@@ -189,13 +189,15 @@ np.savez(out / "example.npz", ids=ids.numpy(), logits=eager.detach().float().num
 
 
 def _isolated(argv):
-    """``argv`` in its own pid namespace (fresh /proc), so that nothing it starts outlives it or can
-    see this process (its memory, its file descriptors): when it exits, the kernel kills the rest."""
+    """``argv`` in its own pid namespace: when it exits, the kernel kills everything it started, so
+    no process of the agent's outlives the export (and runs while the hidden data is in memory).
+    (The harness already runs it in a nested sandbox without the hidden data, as another user
+    namespace that cannot read this process's memory, files or /proc entries.)"""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return argv, False
-    return [bwrap, "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "--die-with-parent",
-            "--new-session", "--", *argv], True
+    return [bwrap, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--new-session", "--",
+            *argv], True
 
 
 def export(workspace, batch, vocab, timeout, out_dir):

@@ -22,9 +22,9 @@ from model import build_model
 HERE = os.path.dirname(os.path.abspath(__file__))
 BLOCK = 64          # fixed by the task: the scorer evaluates windows of this many tokens
 MASK_FRAC = 0.15    # fixed by the task
-STEPS = 800
+STEPS = 500
 BATCH = 64
-LR = 3e-3
+LR = 1e-2
 WIDTH = 96
 HEADS = 4
 N_LAYER = 3
@@ -73,7 +73,8 @@ def main(workspace: str = HERE, steps: int = STEPS, out: str = "model.pt", log=p
     stoi = {w: i for i, w in enumerate(itos)}
     train = load_ids(os.path.join(workspace, "data", "train.txt"), stoi)
     val = load_ids(os.path.join(workspace, "data", "val.txt"), stoi)
-    config = {"vocab_size": len(itos), "block_size": BLOCK, "width": WIDTH, "heads": HEADS, "n_layer": N_LAYER, "mlp": MLP}
+    config = {"vocab_size": len(itos), "block_size": BLOCK, "width": WIDTH, "heads": HEADS,
+              "n_layer": N_LAYER, "mlp": MLP}
     model = build_model(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01, betas=(0.9, 0.95))
     rng = np.random.default_rng(SEED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import json
 import random
 import shutil
@@ -15,40 +14,33 @@ HERE = Path(__file__).parent
 
 STUB = '''"""The component you must implement (see the specification in your instructions)."""
 
-import torch
-
-
-def component(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """x: float64 (batch, features); target: int64 (batch,) class ids (ignored unless a loss)."""
-    raise NotImplementedError
-'''
-
-TRAIN = '''"""Trains a tiny classifier that uses component.py; prints the loss every 10 steps."""
+import math
 
 import torch
 import torch.nn.functional as F
 
-from component import component
 
-KIND = "{kind}"
-torch.manual_seed(0)
-x = torch.randn(64, 10, dtype=torch.float64) * 2
-target = torch.randint(0, 10, (64,))
-model = torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Tanh(), torch.nn.Linear(10, 10)).double()
-opt = torch.optim.SGD(model.parameters(), lr=0.1)
-for step in range(30):
-    out = model(x)
-    loss = component(out, target) if KIND == "loss" else F.cross_entropy(component(out, target), target)
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    if step % 10 == 0:
-        print(step, float(loss))
+def component({args}):
+    """{doc}"""
+    raise NotImplementedError
+'''
+
+TRAIN_MAIN = '''
+
+if __name__ == "__main__":
+    # A short training run that uses component.py (the scorer runs the same code on fresh data
+    # and compares its curve with the reference's).
+    from component import component
+
+    KIND = "{kind}"
+    curve = train(component, KIND, train_data(KIND, 0))
+    for step in range(0, len(curve), max(1, len(curve) // 5)):
+        print(step, curve[step])
 '''
 
 
-def _components() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("implement_spec_components_gen", HERE / "protected" / "components.py")
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"implement_spec_{name}_gen", HERE / "protected" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -57,23 +49,28 @@ def _components() -> ModuleType:
 
 def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Writes one instance; the level cycles with the seed so levels are balanced."""
-    comps = _components()
+    comps = _load("components")
     rng = random.Random(seed)
     name = rng.choice(sorted(comps.SPECS))
     spec = comps.SPECS[name]
     p = {key: rng.choice(values) for key, values in spec["params"].items()}
     level = comps.LEVELS[seed % len(comps.LEVELS)]
+    kind = spec["kind"]
+    sig = comps.KINDS[kind]
     for sub in ("workspace", "protected", "reference"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    (out / "workspace" / "component.py").write_text(STUB)
-    (out / "workspace" / "train.py").write_text(TRAIN.replace("{kind}", spec["kind"]))
-    instance = {"name": name, "p": p, "level": level, "kind": spec["kind"]}
+    (out / "workspace" / "component.py").write_text(STUB.format(args=sig["args"], doc=sig["doc"]))
+    harness = (HERE / "protected" / "harness.py").read_text()
+    (out / "workspace" / "train.py").write_text(harness + TRAIN_MAIN.replace("{kind}", kind))
+    instance = {"name": name, "p": p, "level": level, "kind": kind}
     (out / "protected" / "instance.json").write_text(json.dumps(instance))
-    shutil.copy2(HERE / "protected" / "components.py", out / "protected" / "components.py")
-    source = inspect.getsource(comps.FUNCS[name])
+    for module in ("components.py", "harness.py"):
+        shutil.copy2(HERE / "protected" / module, out / "protected" / module)
+    # The reference: the library itself plus a wrapper with this variant's constants.
+    library = (HERE / "protected" / "components.py").read_text()
     (out / "reference" / "component.py").write_text(
-        "import math\n\nimport torch\nimport torch.nn.functional as F\n\n\n" + source
-        + f"\n\ndef component(x, target):\n    return {name}(x, target, {p!r})\n")
+        library + f"\n\ndef component({sig['args']}):\n    return {name}({sig['args']}, {p!r})\n")
     text = spec[level].format(**p)  # appended verbatim by the harness (not str.format-ed)
-    (out / "instructions.md").write_text(f"\n## Specification of `component` ({spec['kind']})\n\n{text}\n")
+    (out / "instructions.md").write_text(
+        f"\n## Specification of `component` ({kind})\n\nSignature: `component({sig['args']})`. {sig['doc']}\n\n{text}\n")
     return instance

@@ -59,12 +59,13 @@ def data_hashes(folder: pathlib.Path) -> dict[str, str]:
 
 
 def starting_answer(params: dict) -> dict:
-    """The naive start: the smallest width for the whole budget, and as the prediction the loss of one
-    experiment at the cap with that width (``start_prediction``, measured once by the maintainers)."""
+    """The naive start: a small width (``start_width``) for the whole budget, and as the prediction the
+    loss of one experiment at the cap with that width (``start_prediction``, measured once by the
+    maintainers through the service)."""
     import rdbench.tasklib.gpt as gpt
 
     config = experiment_config(params)
-    width = min(config["answer_widths"])
+    width = int(params["start_width"])
     cfg = gpt.GPTConfig(vocab_size=config["vocab_size"], block_size=config["block_size"],
                         n_layer=config["n_layer"], n_head=config["n_head"], n_embd=width)
     n_params = gpt.GPT(cfg).num_params()

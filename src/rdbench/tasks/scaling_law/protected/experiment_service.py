@@ -101,14 +101,14 @@ def handle(request, protected, params, state):
     return {"output": (f"val_loss: {result['val_loss']:.5f}\n"
                        f"width {width}, steps {steps}, seed {seed}: {cost:.4g} FLOPs, "
                        f"{result['params']} params, {result['tokens']} tokens, final train loss "
-                       f"{result['train_loss']:.4f}, {result['seconds']:.1f} s\n"
+                       f"{result['train_loss']:.4f}, {result['seconds']:.1f} s on {result.get('device', '?')}\n"
                        f"compute used {state['flops_used']:.4g} of {total:.4g}"),
             "exit_code": 0}
 
 
 def _run(protected: Path, width: int, steps: int, seed: int, params: dict) -> dict:
     """One experiment in a child process (thread settings and memory stay out of the harness)."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "CUDA_VISIBLE_DEVICES")}
+    env = dict(os.environ)  # trusted task code; keeps CUDA_VISIBLE_DEVICES and library paths
     env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     cmd = [sys.executable, str(protected / "experiment.py"), "--width", str(width), "--steps", str(steps),
            "--seed", str(seed), "--config", str(protected / "config.json"), "--data", str(protected / "data")]

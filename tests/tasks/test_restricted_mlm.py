@@ -264,16 +264,13 @@ def probe():
              "private": os.environ.get("RDBENCH_SCORER_PRIVATE", ""), "proc": {}}
     if found["private"]:
         found["private_listing"] = os.listdir(found["private"]) if os.path.isdir(found["private"]) else "absent"
-    for d in glob.glob("/proc/[0-9]*"):
-        if int(d.rsplit("/", 1)[1]) == os.getpid():
-            continue
-        found["proc"][d] = {
-            "cmdline": _cmdline(d),
-            "root": _try_read(d + "/root/opt/rdbench/protected/test_ids.npy"),
-            "mem": _try_read(d + "/mem"),
-            "environ": _try_read(d + "/environ"),
-            "stdout": _try_write(d + "/fd/1", FAKE),
-        }
+    for d in glob.glob("/proc/[0-9]*"):  # (our own pid differs here: the export has a pid namespace)
+        # compact (the scorer shows only the tail of a failed export's stderr): one code per access
+        code = {"READ": "R", "WROTE": "W"}
+        found["proc"][d] = [int("shim.py" in _cmdline(d))] + [
+            code.get(r, r[:4]) for r in (
+                _try_read(d + "/root/opt/rdbench/protected/test_ids.npy"), _try_read(d + "/mem"),
+                _try_read(d + "/environ"), _try_write(d + "/fd/1", FAKE))]
     hits = []
     for top in ("/opt", "/tmp", "/home", "/root", "/var/tmp"):
         for root, _dirs, files in os.walk(top):
@@ -303,16 +300,17 @@ def test_agent_code_in_the_sandbox_cannot_reach_hidden_data_or_checker(
     found = json.loads(match.group(1))
     assert found["direct"] in ("FileNotFoundError", "PermissionError"), found
     assert found["protected_listing"] in ([], "absent"), found
-    assert found["scorer_write"] != "WROTE" and found["env_write"] != "WROTE", found
+    # the nested sandbox's /opt/rdbench/protected is an empty tmpfs: a write lands there, not on the scorer
+    assert (mat.protected / "score.py").read_bytes() == (TASK / "protected" / "score.py").read_bytes()
+    assert found["env_write"] != "WROTE", found
     assert found.get("private_listing", []) in ([], "absent"), found
     assert found["hits"] == [], found
-    scorers = {pid: a for pid, a in found["proc"].items() if "shim.py" in a["cmdline"]}
+    scorers = {pid: a for pid, a in found["proc"].items() if a[0] == 1}
     assert scorers, f"the probe did not see the scorer's process: {found['proc']}"
-    for pid, access in scorers.items():
-        assert {access[k] for k in ("root", "mem", "environ")} <= {"PermissionError"}, (pid, access)
-        assert access["stdout"] == "PermissionError", (pid, access)
-    for pid, access in found["proc"].items():
-        assert access["root"] != "READ" and access["mem"] != "READ", (pid, access)
+    for pid, (_, root, mem, environ, stdout) in scorers.items():
+        assert {root, mem, environ, stdout} == {"Perm"}, (pid, found["proc"])  # PermissionError
+    for pid, (_, root, mem, _environ, _stdout) in found["proc"].items():
+        assert "R" not in (root, mem), (pid, found["proc"])
 
     # 2. a real model whose code keeps trying to forge the scorer's result from a detached process
     (ws / "model.py").write_text(start_model + PROBE + FORGER)

@@ -80,7 +80,7 @@ def finetune(model: GPT, vocab: chat.Vocab, pairs: list[tuple[str, str]], steps:
 def improve(model: GPT, vocab: chat.Vocab, prompts: list[str], ask: Judge, budget: int,
             params: dict[str, Any]) -> GPT:
     """Rounds of best-of-k + fine-tuning, spending at most ``budget`` judge queries."""
-    rounds, k = int(params.get("ref_rounds", 3)), int(params.get("ref_samples", 4))
+    rounds, k = int(params.get("ref_rounds", 3)), int(params.get("ref_samples", 8))
     steps, lr = int(params.get("ref_steps", 300)), float(params.get("ref_lr", 1e-3))
     order = list(prompts)
     random.Random(0).shuffle(order)

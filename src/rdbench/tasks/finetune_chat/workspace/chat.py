@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -69,46 +70,72 @@ def save_model(model: GPT, path: Path | str) -> None:
     torch.save({"config": model.cfg.to_dict(), "model": state}, path)
 
 
+def _step(model: GPT, tok: torch.Tensor, p: int, keys: list[torch.Tensor], values: list[torch.Tensor],
+          ) -> torch.Tensor:
+    """Logits after feeding one token per row at position ``p``, caching keys and values.
+
+    The same computation as ``model(ids)[:, p]`` for eval mode (no dropout), one position at a time.
+    """
+    cfg = model.cfg
+    h, d = cfg.n_head, cfg.n_embd // cfg.n_head
+    x = model.wte(tok) + model.wpe.weight[p]
+    for layer, blk in enumerate(model.blocks):
+        q, k, v = blk.attn.qkv(blk.ln1(x)).split(cfg.n_embd, dim=1)
+        keys[layer][:, :, p] = k.view(-1, h, d)
+        values[layer][:, :, p] = v.view(-1, h, d)
+        att = torch.einsum("bhd,bhtd->bht", q.view(-1, h, d), keys[layer][:, :, :p + 1]) / math.sqrt(d)
+        y = torch.einsum("bht,bhtd->bhd", torch.softmax(att, dim=-1), values[layer][:, :, :p + 1])
+        x = x + blk.attn.proj(y.reshape(-1, cfg.n_embd))
+        x = x + blk.mlp(blk.ln2(x))
+    out: torch.Tensor = model.head(model.ln_f(x))
+    return out
+
+
 @torch.no_grad()
 def generate(model: GPT, vocab: Vocab, prompts: list[str], seed: int = 0, temperature: float = TEMPERATURE,
-             max_new: int = MAX_NEW, batch_size: int = 512) -> list[str]:
+             max_new: int = MAX_NEW, batch_size: int = 1024) -> list[str]:
     """Sample one answer per prompt (the words before ``<end>``, at most ``max_new``).
 
-    Sampling is reproducible for a given seed, prompt list and batch size; temperature 0 is greedy.
+    Reproducible for a given seed, prompt list and batch size; temperature 0 is greedy. Uses a
+    key/value cache, so it costs about one forward pass per generated position.
     """
+    was_training = model.training
+    model.eval()
     dev = next(model.parameters()).device
+    cfg = model.cfg
     gen = torch.Generator(device=dev).manual_seed(seed)
     answers: list[str] = []
     for s in range(0, len(prompts), batch_size):
         chunk = [vocab.prompt_ids(p) for p in prompts[s:s + batch_size]]
+        n = len(chunk)
         lens = torch.tensor([len(c) for c in chunk], device=dev)
         width = int(lens.max()) + max_new
-        if width > model.cfg.block_size:
-            raise ValueError(f"prompt too long: {int(lens.max())} ids + {max_new} > block {model.cfg.block_size}")
-        ids = torch.full((len(chunk), width), vocab.pad, dtype=torch.long, device=dev)
+        if width > cfg.block_size + 1:
+            raise ValueError(f"prompt too long: {int(lens.max())} ids + {max_new} > block {cfg.block_size}")
+        ids = torch.full((n, width), vocab.pad, dtype=torch.long, device=dev)
         for i, c in enumerate(chunk):
             ids[i, :len(c)] = torch.tensor(c, device=dev)
-        rows = torch.arange(len(chunk), device=dev)
-        pos = lens.clone()
-        done = torch.zeros(len(chunk), dtype=torch.bool, device=dev)
-        out = torch.full((len(chunk), max_new), vocab.end, dtype=torch.long, device=dev)
-        for step in range(max_new):
-            logits = model(ids[:, :int(pos.max())])[rows, pos - 1].float()
+        shape = (n, cfg.n_head, width - 1, cfg.n_embd // cfg.n_head)
+        keys = [torch.zeros(shape, device=dev) for _ in range(cfg.n_layer)]
+        values = [torch.zeros(shape, device=dev) for _ in range(cfg.n_layer)]
+        done = torch.zeros(n, dtype=torch.bool, device=dev)
+        for p in range(width - 1):
+            logits = _step(model, ids[:, p], p, keys, values).float()
             if temperature > 0:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+                nxt = torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=gen).squeeze(1)
             else:
                 nxt = logits.argmax(-1)
+            answering = (p + 1 >= lens) & (p + 1 < lens + max_new)  # rows whose next id is an answer word
             nxt = torch.where(done, torch.full_like(nxt, vocab.end), nxt)
-            out[:, step] = nxt
-            ids[rows, pos] = nxt
-            pos = pos + 1
-            done = done | (nxt == vocab.end)
-            if bool(done.all()):
+            ids[:, p + 1] = torch.where(answering, nxt, ids[:, p + 1])
+            done = done | (answering & (nxt == vocab.end))
+            if bool((done | (p + 1 >= lens + max_new - 1)).all()):
                 break
-        for row in out.tolist():
-            cut = row.index(vocab.end) if vocab.end in row else len(row)
-            answers.append(vocab.decode(row[:cut]))
+        for i, row in enumerate(ids.tolist()):
+            ans = row[len(chunk[i]):len(chunk[i]) + max_new]
+            cut = ans.index(vocab.end) if vocab.end in ans else len(ans)
+            answers.append(vocab.decode(ans[:cut]))
+    model.train(was_training)
     return answers
 
 

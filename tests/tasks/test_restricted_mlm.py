@@ -338,3 +338,37 @@ def _forger():
     os._exit(0)
 _forger()
 """
+
+
+@pytest.mark.slow
+def test_agent_sandbox_local_check_and_score_tool(prepared: tuple[Materialized, Path], tmp_path: Path) -> None:
+    """A scripted agent in the real sandbox: the local check works there, a softmax edit is
+    refused by the `score` tool naming the op, and the starting model scores normally."""
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.model import ModelOutput, get_model
+
+    from rdbench.harness.task import make_task
+    from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
+
+    script = [
+        bash("ls; ls /opt/rdbench/protected 2>&1 | head -2; python /home/agent/score.py --windows 64"),
+        call("score"),
+        bash("cp model.py start.py && sed -i 's/return self.fc2(h)/return F.softmax(self.fc2(h), -1)/' "
+             "model.py && grep -c softmax model.py"),
+        call("score"),
+        ModelOutput.from_content(MODEL, "done"),
+    ]
+    model = get_model(MODEL, custom_outputs=script)
+    [log] = inspect_eval(make_task("restricted_mlm", budget="10m"), model=model, log_dir=str(tmp_path),
+                         display="none")
+    assert log.status == "success", log.error
+    sample = log.samples[0]  # type: ignore[index]
+    outputs = tool_outputs(sample)
+    assert "model.py" in outputs[0] and "No such file" in outputs[0]  # hidden data not in the sandbox
+    local = json.loads(outputs[0][outputs[0].index("{"):])
+    assert 3.5 < local["value"] < 4.6 and local["details"]["max_abs_diff_vs_eager"] < 1e-4, local
+    assert "score #0" in outputs[1], outputs[1]
+    assert "forbidden operation aten._softmax.default" in outputs[3], outputs[3]
+    record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
+    values = [e["value"] for e in record["score_log"] if e["source"] == "agent"]
+    assert values[0] is not None and 3.5 < values[0] < 4.6 and values[1] is None, values

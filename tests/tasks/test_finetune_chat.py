@@ -95,7 +95,11 @@ def test_judge_checks_prompts(judge: tuple[ModuleType, Any]) -> None:
 def test_service_answers_and_rejects(prepared: Materialized) -> None:
     svc = _module(prepared.protected / "judge_service.py", "fc_service_test")
     state: dict[str, Any] = {}
-    ask = lambda **r: svc.handle(r, prepared.protected, {"judge_budget": 3000}, state)  # noqa: E731
+
+    def ask(**request: Any) -> dict[str, Any]:
+        reply: dict[str, Any] = svc.handle(request, prepared.protected, {"judge_budget": 3000}, state)
+        return reply
+
     assert ask(prompt=FINISH, a="runs .", b="run .") == {"output": "A", "exit_code": 0}
     assert ask(prompt=FINISH, a="run .", b="runs .")["output"] == "B"
     assert ask(prompt=WHO, a="the old dog .", b="the old dog .")["output"] == "tie"

@@ -34,7 +34,7 @@ DEFAULTS: dict = {
     "width": 96, "n_layer": 2, "n_head": 2, "block_size": 64,
     "pretrain_tokens": 400_000, "pretrain_steps": 400, "batch_size": 32, "lr": 3e-3,
     "small_width": 32, "small_layers": 2, "small_steps": 200,
-    "train_tokens": 5000, "val_tokens": 4000, "test_tokens": 160_000,
+    "train_tokens": 5000, "val_tokens": 2000, "test_tokens": 160_000,
     "log_scale": 1.0, "corrupt_seed": 1,
 }
 

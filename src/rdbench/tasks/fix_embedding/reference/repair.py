@@ -155,7 +155,7 @@ def repair(workspace: Path, em_iters: int = 8, scale_steps: int = 50, ft_steps: 
             lp = F.log_softmax(_hidden(model, unit[perm.to(device)], x).reshape(-1, unit.shape[1]) @ unit.T, -1)
             score = torch.zeros(v, v, dtype=torch.float64, device=device)
             score.index_add_(0, y, lp.double())
-        score[torch.arange(v), perm.to(device)] += 1e-3  # tokens absent from the data keep their row
+        score[torch.arange(v, device=device), perm.to(device)] += 1e-3  # tokens absent from the data keep their row
         new = _assign(score)
         changed = int((new != perm).sum())
         perm = new

@@ -205,6 +205,7 @@ def _sandbox_score(prepared: tuple[Materialized, Path], ws: Path, seed: int) -> 
     return asyncio.run(score_workspace(mat, ws, env, seed=seed))
 
 
+@pytest.mark.slow  # its fixture runs prepare.py (about 80 s of CPU) unless cached
 def test_hidden_data_stays_hidden(prepared: tuple[Materialized, Path]) -> None:
     mat, _ = prepared
     names = {p.name for p in mat.workspace.rglob("*")}

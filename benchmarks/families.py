@@ -60,8 +60,10 @@ def find_bug(n: int, repairs: int, root: Path) -> None:
         metas = pool.map(_gen, [("find_bug", s, str(root)) for s in range(n)], chunksize=4)
     elapsed = time.perf_counter() - start
     kinds = collections.Counter(m["type"] or "clean" for m in metas)
+    scripts_mix = collections.Counter(f"{m['script_kind']}/{'buggy' if m['buggy'] else 'clean'}" for m in metas)
     rejected = collections.Counter(r["type"] for m in metas for r in m["rejected"])
     print(f"find_bug: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  scripts: {dict(sorted(scripts_mix.items()))}")
     print(f"  label mix: {dict(sorted(kinds.items()))}")
     print(f"  mutants rejected by validation (within clean spread / crashed): {dict(sorted(rejected.items()))}")
     metrics = _module(TASKS / "find_bug" / "metrics.py").metrics
@@ -69,14 +71,20 @@ def find_bug(n: int, repairs: int, root: Path) -> None:
     solvers = {
         "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
         "trivial (always clean)": lambda d: {"buggy": False, "lines": [], "type": None},
-        "lint baseline": lambda d: baselines.lint_find_bug((d / "workspace" / "train.py").read_text()),
+        "lint v1 (first baseline)": lambda d: baselines.lint_find_bug_v1((d / "workspace" / "train.py").read_text()),
+        "lint v2 (upgraded)": lambda d: baselines.lint_find_bug((d / "workspace" / "train.py").read_text()),
     }
     for name, solve in solvers.items():
         results = [_score("find_bug", d, solve(d)) for d in dirs]
         mean = sum(r["value"] for r in results) / n
         m = {k: round(v, 3) for k, v in metrics(results).items() if k != "repair_success"}
-        print(f"  {name:22s} mean score {mean:.3f} {m}")
-    buggy = [d for d, meta in zip(dirs, metas, strict=True) if meta["buggy"]][:repairs]
+        print(f"  {name:26s} mean score {mean:.3f} {m}")
+    # Reference repairs re-run (3 seeds each, subprocess): spread over the script kinds.
+    by_kind: dict[str, list[Path]] = collections.defaultdict(list)
+    for d, meta in zip(dirs, metas, strict=True):
+        if meta["buggy"]:
+            by_kind[meta["script_kind"]].append(d)
+    buggy = [d for group in zip(*by_kind.values(), strict=False) for d in group][:repairs]
     t0 = time.perf_counter()
     fixed = [_score("find_bug", d, None, reference=True)["details"]["repaired"] for d in buggy]
     print(f"  reference repairs re-run: {sum(fixed)}/{len(fixed)} repaired "
@@ -150,46 +158,65 @@ def audit_data(n: int, root: Path) -> None:
     for m in metas:
         kinds.update(m["kinds"])
     leaks = sum(m["leak_column"] is not None for m in metas)
+    decoys = sum(m["decoy_column"] is not None for m in metas)
     print(f"audit_data: generated {n} instances in {elapsed:.1f} s on 2 processes")
-    print(f"  bad rows: {dict(sorted(kinds.items()))}; leak column in {leaks}/{n}")
+    print(f"  bad rows: {dict(sorted(kinds.items()))}; leak column in {leaks}/{n}; decoy column in {decoys}/{n}")
     metrics = _module(TASKS / "audit_data" / "metrics.py").metrics
     dirs = [root / str(s) for s in range(n)]
 
-    def baseline(d: Path) -> dict[str, Any]:
+    def baseline(d: Path, solver: Any) -> dict[str, Any]:
         ids, x, y, names = _csv(d / "workspace" / "train.csv")
         _, xte, _, _ = _csv(d / "workspace" / "test.csv")
-        order, leak = baselines.audit_table(x, y, xte, names)
+        order, leak = solver(x, y, xte, names)
         return {"rows": [int(ids[i]) for i in order], "leak_column": leak}
 
     solvers = {
         "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
         "trivial (empty answer)": lambda d: {"rows": [], "leak_column": None},
-        "heuristic baseline": baseline,
+        "heuristic v1 (first)": lambda d: baseline(d, baselines.audit_table_v1),
+        "heuristic v2 (rank-based)": lambda d: baseline(d, baselines.audit_table),
     }
     for name, solve in solvers.items():
         results = [_score("audit_data", d, solve(d)) for d in dirs]
         mean = sum(r["value"] for r in results) / n
         m = {k: round(v, 3) for k, v in metrics(results).items()}
-        print(f"  {name:22s} mean score {mean:.3f} {m}")
+        print(f"  {name:26s} mean score {mean:.3f} {m}")
 
 
-TEXTBOOK = {  # what a keyword-matching solver writes: the right component with textbook constants
-    "layer_norm": "(x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + 1e-5)",
-    "rms_norm": "x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6)",
-    "gelu_tanh": "torch.nn.functional.gelu(x, approximate='tanh')",
-    "focal_loss": "(-(1 - torch.log_softmax(x, -1).gather(1, target[:, None]).squeeze(1).exp()) ** 2.0 "
-                  "* torch.log_softmax(x, -1).gather(1, target[:, None]).squeeze(1)).mean()",
-    "smoothed_ce": "torch.nn.functional.cross_entropy(x, target, label_smoothing=0.1)",
+# What a keyword-matching solver writes: the right component (the library's own code) with
+# textbook constants, found by words in the spec. Constants without a textbook value take a
+# common choice.
+TEXTBOOK: dict[str, dict[str, Any]] = {
+    "layer_norm": {"eps": 1e-5}, "rms_norm": {"eps": 1e-6}, "gelu_tanh": {"c": 0.044715}, "focal_loss": {"gamma": 2.0},
+    "smoothed_ce": {"eps": 0.1}, "alibi_attention": {"m": 0.5}, "local_attention": {"w": 3},
+    "softcap_attention": {"cap": 50.0}, "adam": {"b1": 0.9, "b2": 0.999, "eps": 1e-8}, "adamw": {"wd": 0.01},
+    "lion": {"b1": 0.9, "b2": 0.99}, "nesterov_sgd": {"mu": 0.9}, "warmup_cosine": {"warm": 0.1, "floor": 0.0},
+    "inverse_sqrt": {"w": 8}, "wsd": {"decay": 0.2}, "ece": {"bins": 15}, "topk_accuracy": {"k": 5},
+    "macro_fbeta": {"beta": 1.0},
 }
-KEYWORDS = [("layer_norm", "layer norm"), ("layer_norm", "zero mean"), ("rms_norm", "rms"),
-            ("rms_norm", "mean square"), ("gelu_tanh", "gelu"), ("gelu_tanh", "tanh("),
-            ("focal_loss", "focal"), ("focal_loss", "gamma"), ("smoothed_ce", "smooth"), ("smoothed_ce", "eps/k")]
+KEYWORDS = [("lion", "lion"), ("lion", "sign("), ("adamw", "adamw"), ("adamw", "weight decay"), ("adamw", "wd p"),
+            ("adamw", "* p;"), ("nesterov_sgd", "nesterov"), ("nesterov_sgd", "(g + "), ("nesterov_sgd", "(g_t + "),
+            ("adam", "adam"), ("adam", "v_hat"), ("adam", "b1^t"), ("alibi_attention", "alibi"),
+            ("alibi_attention", "(i - j)"), ("local_attention", "window"), ("local_attention", "< j <="),
+            ("gelu_tanh", "sqrt(2/pi)"), ("softcap_attention", "soft-cap"), ("softcap_attention", "tanh(s"), ("softcap_attention", "tanh(q"),
+            ("warmup_cosine", "cos"), ("inverse_sqrt", "inverse"), ("inverse_sqrt", "/ (step + 1))"),
+            ("inverse_sqrt", "/ (s + 1))"), ("wsd", "stable"), ("wsd", "(total - step)"), ("wsd", "(s - s)"),
+            ("ece", "calibration"), ("ece", "conf"), ("topk_accuracy", "top-"), ("topk_accuracy", "largest"),
+            ("topk_accuracy", "topk"), ("macro_fbeta", "f-"), ("macro_fbeta", "precision"), ("macro_fbeta", "tp/"),
+            ("macro_fbeta", "p_k"), ("layer_norm", "layer norm"), ("layer_norm", "zero mean"), ("layer_norm", "mu ="),
+            ("layer_norm", "x - mu"), ("rms_norm", "rms"), ("rms_norm", "mean square"), ("rms_norm", "ms ="),
+            ("rms_norm", "x_i^2"), ("gelu_tanh", "gelu"), ("focal_loss", "focal"),
+            ("focal_loss", "(1 - p"), ("smoothed_ce", "smooth"), ("smoothed_ce", "eps/k")]
 
 
 def _spec_baseline(instructions: str) -> str:
-    low = instructions.lower()
+    spec = instructions.split("## Specification", 1)[-1]
+    low = spec.lower()
     name = next((n for n, word in KEYWORDS if word in low), "layer_norm")
-    return f"import torch\n\n\ndef component(x, target):\n    return {TEXTBOOK[name]}\n"
+    library = (TASKS / "implement_spec" / "protected" / "components.py").read_text()
+    kinds = _module(TASKS / "implement_spec" / "protected" / "components.py")
+    args = kinds.KINDS[kinds.SPECS[name]["kind"]]["args"]
+    return library + f"\n\ndef component({args}):\n    return {name}({args}, {TEXTBOOK[name]!r})\n"
 
 
 def implement_spec(n: int, scored: int, root: Path) -> None:
@@ -201,6 +228,7 @@ def implement_spec(n: int, scored: int, root: Path) -> None:
     mix = collections.Counter(f"{m['name']}/{m['level']}" for m in metas)
     print(f"implement_spec: generated {n} instances in {elapsed:.1f} s on 2 processes")
     print(f"  components: {dict(collections.Counter(m['name'] for m in metas))}; {len(mix)} component x level cells")
+    print(f"  kinds: {dict(collections.Counter(m['kind'] for m in metas))}")
     metrics = _module(TASKS / "implement_spec" / "metrics.py").metrics
     score = _module(TASKS / "implement_spec" / "protected" / "score.py").score
     dirs = [root / str(s) for s in range(scored)]
@@ -212,7 +240,8 @@ def implement_spec(n: int, scored: int, root: Path) -> None:
     for name, solve in solvers.items():
         t0 = time.perf_counter()
         results = []
-        for s, d in enumerate(dirs):
+        # The stub fails at its first line everywhere; a few instances show it.
+        for s, d in enumerate(dirs[:8] if name.startswith("start") else dirs):
             with tempfile.TemporaryDirectory() as tmp:
                 ws = Path(tmp) / "ws"
                 shutil.copytree(d / "workspace", ws)
@@ -220,7 +249,7 @@ def implement_spec(n: int, scored: int, root: Path) -> None:
                 results.append(score(ws, d / "protected", {"scale": "mini", "seed": s}))
         mean = sum(r["value"] for r in results) / len(results)
         m = {k: round(v, 3) for k, v in metrics(results).items()}
-        print(f"  {name:22s} mean score {mean:.3f} {m} ({(time.perf_counter() - t0) / len(dirs):.1f} s/score)")
+        print(f"  {name:22s} mean score {mean:.3f} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
 
 
 def main() -> None:
@@ -228,7 +257,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
-    parser.add_argument("--scored", type=int, default=40, help="implement_spec instances scored per solver")
+    parser.add_argument("--scored", type=int, default=24, help="implement_spec instances scored per solver")
     parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

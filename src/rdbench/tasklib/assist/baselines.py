@@ -55,9 +55,9 @@ _RULES: list[tuple[str, str]] = [
     ("scaler_before_split", r"\bX\.(mean|std)\(|\.fit\(X\)|fit_transform\(X_te|X_te\.(mean|std)\("),
     # labels used as a column index, or a new axis put on a computed array where a metric or loss
     # is computed (a lone index vector made a column, y[:, None], is the usual idiom and passes)
-    ("wrong_broadcasting", r"\[:, y\w*\]|(METRIC|picked|loss).*(\)\[:, None|\w\[None|hot\[:, None|\[:, None, )"),
+    ("wrong_broadcasting", r"\[:, y\w*\]|(METRIC|picked|loss).*(\)\[:, None|\w\[None)"),
     # labels reordered on their own, or targets that equal the inputs
-    ("labels_shuffled", r"\by\w*\[.*\.(flip|roll)\(|\by\w*\[1:|\[:, :-1\], \w+\[:, :-1\]"),
+    ("labels_shuffled", r"\by\w*\[.*\.(flip|roll)\(|\by\w*\[1:"),
 ]
 _SLICES = re.compile(r"X\[:([^\]]+)\].*X\[([^\]:]+):\]")
 

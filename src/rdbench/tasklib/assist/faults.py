@@ -65,6 +65,8 @@ _TORCH_UPDATE_BUGS: list[tuple[str, dict[str, str], dict[str, tuple[Param, ...]]
     ("step_before_backward", {"update": "opt.zero_grad()\nopt.step()\nloss.backward()"}, {"update": (0,)}),
     ("step_before_backward", {"update": "opt.step()\nloss.backward()\nopt.zero_grad()"}, {"update": (2,)}),
     ("step_before_backward", {"update": "model.zero_grad()\nopt.step()\nloss.backward()"}, {"update": (3,)}),
+    ("step_before_backward", {"update": "for action in (opt.zero_grad, opt.step, loss.backward):\n    action()"}, {"update": (4,)}),
+    ("missing_zero_grad", {"update": "for action in (loss.backward, opt.step):\n    action()"}, {"update": (4,)}),
     ("no_eval_switch", {"eval_mode": ""}, {}),
     ("no_eval_switch", {"eval_mode": "model.eval  # dropout off for evaluation"}, {"eval_mode": (2,)}),
     ("no_eval_switch", {"eval_mode": "model.train(True)"}, {"eval_mode": (1,)}),
@@ -79,6 +81,13 @@ BUGS: list[BugForm] = [
     *_torch_common("mlp"),
     *_torch_common("seq"),
     # --- mlp ---
+    _f("no_eval_switch", "mlp", {"eval_mode": "model[0].eval()"}, eval_mode=(3,)),
+    _f("no_eval_switch", "mlp", {"eval_mode": "model[0].eval()  # the dropout layer"}, eval_mode=(3,)),
+    _f("cross_entropy_on_probabilities", "mlp", {"model": "model = torch.nn.Sequential(\n    torch.nn.Linear(d, $hidden), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear($hidden, k),\n    torch.nn.Softmax(dim=1),\n)"},
+       model=(0,)),
+    _f("cross_entropy_on_probabilities", "mlp", {"model": "layers = [torch.nn.Linear(d, $hidden), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear($hidden, k)]\n"
+                                                          "model = torch.nn.Sequential(*layers, torch.nn.Softmax(dim=-1))"}, model=(1,)),
+    _f("loss_reduction_changed", "mlp", {"loss": "logits = model(xb)\nloss = F.cross_entropy(logits, yb) * len(yb)"}, loss=(1,)),
     _f("missing_zero_grad", "mlp", {"train_mode": "model.train()\nopt.zero_grad()", "update": "loss.backward()\nopt.step()"},
        update=(0, 1, 3), train_mode=(0,)),
     _f("softmax_wrong_dim", "mlp", {"probs": "probs = F.softmax(model(X_te), dim=0)"}, probs=(0, 1)),
@@ -144,6 +153,10 @@ BUGS: list[BugForm] = [
        mask=(0, 6)),
     _f("causal_mask_off_by_one", "seq", {"mask": 'pos = torch.arange(L)\natt = att.masked_fill(pos[None, :] >= pos[:, None] + 2, float("-inf"))'},
        mask=(5,)),
+    _f("causal_mask_off_by_one", "seq", {"config": "LR, STEPS, BATCH = $lr, 200, 32\nMASK_OFFSET = 2"}, also=("mask",), mask=(7,)),
+    _f("no_eval_switch", "seq", {"eval_mode": "model.attn.eval()"}, eval_mode=(3,)),
+    _f("cross_entropy_on_probabilities", "seq", {"head_out": "return self.head(x).softmax(-1)"}, head_out=(0,)),
+    _f("cross_entropy_on_probabilities", "seq", {"head_out": "logits = self.head(x)\nreturn logits.softmax(dim=-1)"}, head_out=(1,)),
     _f("wrong_broadcasting", "seq", {"seq_metric": "logp = model(test_seqs[:, :-1]).log_softmax(-1)\nMETRIC = -logp.gather(2, test_seqs[:, 1:].unsqueeze(1)).mean().item()"},
        seq_metric=(3,)),
     # --- sk ---
@@ -199,6 +212,11 @@ def kinds_for(script: Script) -> list[str]:
     """The bug types with at least one form fitting ``script`` (in ``BUG_KINDS`` order)."""
     have = {f.kind for f in forms(script)}
     return [k for k in BUG_KINDS if k in have]
+
+
+def kinds_for_script_kind(kind: str) -> set[str]:
+    """The bug types with at least one form for scripts of ``kind``."""
+    return {f.kind for f in BUGS if f.script == kind}
 
 
 def changed_lines(old: str, new: str) -> list[int]:

@@ -67,12 +67,16 @@ _UPDATE = (
     _v("opt.zero_grad(set_to_none=True)\nloss.backward()\nopt.step()"),
     _v("loss.backward()\nopt.step()\nopt.zero_grad()"),
     _v("model.zero_grad()\nloss.backward()\nopt.step()"),
+    _v("for action in (opt.zero_grad, loss.backward, opt.step):\n    action()"),
 )
 _EVAL = (
     _v("model.eval()"),
     _v("model.train(False)"),
     _v("model.eval()  # dropout off for evaluation"),
 )
+# Switching only the dropout module to evaluation mode is equivalent (nothing else has a mode).
+_EVAL_MLP = (*_EVAL, _v("model[2].eval()  # the dropout layer"))
+_EVAL_SEQ = (*_EVAL, _v("model.drop.eval()"))
 _TRAIN_MODE = (_v("model.train()"), _v("model.train(True)"), _v("model.train(mode=True)"))
 
 MLP = Kind(
@@ -100,9 +104,7 @@ X[:, 0] = X[:, 0] * 10.0 + 5.0
 X_tr = torch.tensor(X_tr, dtype=torch.float32)
 X_te = torch.tensor(X_te, dtype=torch.float32)
 @@labels
-model = torch.nn.Sequential(
-    torch.nn.Linear(d, $hidden), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear($hidden, k)
-)
+@@model
 opt = torch.optim.SGD(model.parameters(), lr=LR)
 for epoch in range(EPOCHS):
     @@train_mode
@@ -144,6 +146,11 @@ print(f"test_logloss {METRIC:.6f}")
             _v("y_tr, y_te = torch.tensor(y_tr), torch.tensor(y_te)"),
             _v("y_tr, y_te = torch.from_numpy(y_tr).long(), torch.from_numpy(y_te).long()"),
         ),
+        "model": (
+            _v("model = torch.nn.Sequential(\n    torch.nn.Linear(d, $hidden), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear($hidden, k)\n)"),
+            _v("layers = [torch.nn.Linear(d, $hidden), torch.nn.ReLU(), torch.nn.Dropout(0.5), torch.nn.Linear($hidden, k)]\n"
+               "model = torch.nn.Sequential(*layers)"),
+        ),
         "train_mode": _TRAIN_MODE,
         "perm": (
             _v("perm = torch.randperm(len(X_tr))"),
@@ -163,7 +170,7 @@ print(f"test_logloss {METRIC:.6f}")
             _v('logits = model(xb)\nloss = F.cross_entropy(logits, yb, reduction="none").mean()'),
         ),
         "update": _UPDATE,
-        "eval_mode": _EVAL,
+        "eval_mode": _EVAL_MLP,
         "probs": (
             _v("probs = F.softmax(model(X_te), dim=1)"),
             _v("probs = torch.softmax(model(X_te), dim=-1)"),
@@ -243,7 +250,7 @@ class LM(torch.nn.Module):
         x = self.emb(idx) + self.pos[: idx.shape[1]]
         x = x + self.drop(self.attn(self.ln1(x)))
         x = x + self.drop(self.mlp(self.ln2(x)))
-        return self.head(x)
+        @@head_out
 
 
 model = LM()
@@ -263,6 +270,7 @@ print(f"test_logloss {METRIC:.6f}")
         "config": (
             _v("LR, STEPS, BATCH = $lr, 200, 32"),
             _v("LR = $lr\nSTEPS = 200\nBATCH = 32"),
+            _v("LR, STEPS, BATCH = $lr, 200, 32\nMASK_OFFSET = 1"),
         ),
         "mask": (
             _v('mask = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=1)\natt = att.masked_fill(mask, float("-inf"))'),
@@ -272,6 +280,12 @@ print(f"test_logloss {METRIC:.6f}")
             _v('keep = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=0)\natt = att.masked_fill(keep.logical_not(), float("-inf"))'),
             _v('pos = torch.arange(L)\natt = att.masked_fill(pos[None, :] >= pos[:, None] + 1, float("-inf"))'),
             _v('mask = torch.triu(torch.ones(L + 1, L + 1, dtype=torch.bool), diagonal=1)[:-1, :-1]\natt = att.masked_fill(mask, float("-inf"))'),
+            _v('mask = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=MASK_OFFSET)\natt = att.masked_fill(mask, float("-inf"))',
+               config=(2,)),
+        ),
+        "head_out": (
+            _v("return self.head(x)"),
+            _v("logits = self.head(x)\nreturn logits"),
         ),
         "att_softmax": (
             _v("att = att.softmax(dim=-1)"),
@@ -291,7 +305,7 @@ print(f"test_logloss {METRIC:.6f}")
             _v('logits = model(inp)\nloss = F.cross_entropy(logits.flatten(0, 1), tgt.flatten(), reduction="sum") / tgt.numel()'),
         ),
         "update": _UPDATE,
-        "eval_mode": _EVAL,
+        "eval_mode": _EVAL_SEQ,
         "seq_metric": (
             _v("logits = model(test_seqs[:, :-1])\nMETRIC = F.cross_entropy(logits.reshape(-1, V), test_seqs[:, 1:].reshape(-1)).item()"),
             _v("logp = model(test_seqs[:, :-1]).log_softmax(-1)\nMETRIC = -logp.gather(-1, test_seqs[:, 1:, None]).mean().item()"),

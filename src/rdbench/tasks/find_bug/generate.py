@@ -15,8 +15,8 @@ def build(seed: int) -> dict[str, Any]:
     """Draws one instance; returns sources, label and validation (no files written).
 
     The clean script is a random kind (PyTorch MLP, PyTorch causal attention LM, scikit-learn
-    classifier) in random styles. With probability 1/2 bug types are tried in random order, one
-    random form each, until a mutant runs and moves the test metric outside the 3-seed spread of
+    classifier) in random styles. With probability 1/2 bug types are tried in a random order
+    (weighted towards types few script kinds support), one random form each, until a mutant runs and moves the test metric outside the 3-seed spread of
     the clean script's canonical form; if none does the instance stays clean.
     """
     rng = random.Random(seed)
@@ -32,8 +32,11 @@ def build(seed: int) -> dict[str, Any]:
     label: dict[str, Any] = {"buggy": False, "type": None, "lines": [], "clean_metrics": spread}
     source, rejected = clean, []
     if rng.random() < 0.5:
-        kinds = faults.kinds_for(script)
-        rng.shuffle(kinds)
+        # Bug types in a random order, weighted by 1 / (number of script kinds that support the
+        # type), so types that fit every script (labels, broadcasting) do not crowd out those that
+        # fit one (causal mask, scaler, leak); the script kind itself stays uniform, clean or not.
+        support = {k: sum(k in faults.kinds_for_script_kind(s) for s in scripts.KINDS) for k in faults.BUG_KINDS}
+        kinds = sorted(faults.kinds_for(script), key=lambda k: rng.random() ** support[k], reverse=True)
         for kind in kinds:
             form = rng.choice(faults.forms(script, kind))
             mutant, lines = faults.inject(script, form)

@@ -1,8 +1,8 @@
 """Build finetune_chat's assets: grammar, prompt pools, the mediocre base model and the reference model.
 
 Deterministic from the scale's params. Writes
-- ``workspace/``: gpt.py, chat.py's vocab.json, prompts.txt (the agent's prompt pool, no answers),
-  base.pt and model.pt (the starting solution: the base model itself);
+- ``workspace/``: gpt.py (the package's own), vocab.json, prompts.txt (the agent's prompt pool, no
+  answers), base.pt and model.pt (the starting solution: the base model itself);
 - ``protected/``: grammar.json (the judge's word classes), eval_prompts.txt (hidden prompts),
   base.pt, gpt.py, chat.py and vocab.json (the scorer's own copies);
 - ``reference/``: model.pt, made by ``reference/improve.py`` (best-of-n sampling judged with at most

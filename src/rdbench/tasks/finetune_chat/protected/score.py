@@ -14,7 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+# deterministic cuBLAS on GPUs: the base model against itself must give identical samples (all ties)
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+import torch  # noqa: E402
 
 MAX_BYTES = 20_000_000  # far above any checkpoint of the fixed architecture
 

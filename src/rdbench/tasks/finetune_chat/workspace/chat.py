@@ -112,9 +112,10 @@ def generate(model: GPT, vocab: Vocab, prompts: list[str], seed: int = 0, temper
         width = int(lens.max()) + max_new
         if width > cfg.block_size + 1:
             raise ValueError(f"prompt too long: {int(lens.max())} ids + {max_new} > block {cfg.block_size}")
-        ids = torch.full((n, width), vocab.pad, dtype=torch.long, device=dev)
+        ids = torch.full((n, width), vocab.pad, dtype=torch.long)
         for i, c in enumerate(chunk):
-            ids[i, :len(c)] = torch.tensor(c, device=dev)
+            ids[i, :len(c)] = torch.tensor(c)
+        ids = ids.to(dev)
         shape = (n, cfg.n_head, width - 1, cfg.n_embd // cfg.n_head)
         keys = [torch.zeros(shape, device=dev) for _ in range(cfg.n_layer)]
         values = [torch.zeros(shape, device=dev) for _ in range(cfg.n_layer)]

@@ -282,6 +282,7 @@ print(f"test_logloss {METRIC:.6f}")
             _v('mask = torch.triu(torch.ones(L + 1, L + 1, dtype=torch.bool), diagonal=1)[:-1, :-1]\natt = att.masked_fill(mask, float("-inf"))'),
             _v('mask = torch.triu(torch.ones(L, L, dtype=torch.bool), diagonal=MASK_OFFSET)\natt = att.masked_fill(mask, float("-inf"))',
                config=(2,)),
+            _v('mask = torch.tril(torch.ones(L, L, dtype=torch.bool), diagonal=-1).T\natt = att.masked_fill(mask, float("-inf"))'),
         ),
         "head_out": (
             _v("return self.head(x)"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,23 @@ def folder_hash(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def tasklib_hash(task_root: Path) -> str:
+    """A content hash of the parts of ``rdbench.tasklib`` a task folder can use.
+
+    The top-level modules always count; a subpackage (e.g. ``tasklib.assist``) counts only when the
+    task's Python files name it, so editing one family's generator does not rebuild the assets of
+    every language-model task.
+    """
+    tasklib = package_root() / "tasklib"
+    source = "\n".join(p.read_text(errors="replace") for p in sorted(task_root.rglob("*.py")))
+    parts = [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tasklib.glob("*.py"))]
+    for sub in sorted(p for p in tasklib.iterdir() if p.is_dir() and (p / "__init__.py").exists()):
+        if re.search(rf"rdbench\.tasklib\.{sub.name}\b|from rdbench\.tasklib import [^\n]*\b{sub.name}\b",
+                     source):
+            parts.append(f"{sub.name}:{folder_hash(sub)}")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 def materialize(
     task: LoadedTask,
     scale: str,
@@ -82,9 +100,9 @@ def materialize(
     """
     say = progress or (lambda message: print(message, file=sys.stderr))
     params = task.spec.scale(scale).params
-    # prepare.py and generators may use rdbench.tasklib: its content is part of the key too
-    key_src = json.dumps([folder_hash(task.root), folder_hash(package_root() / "tasklib"), scale,
-                          params, seed], sort_keys=True, default=str)
+    # prepare.py and generators may use rdbench.tasklib: what they can import is part of the key too
+    key_src = json.dumps([folder_hash(task.root), tasklib_hash(task.root), scale, params, seed],
+                         sort_keys=True, default=str)
     key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
     label = f"seed{seed}-{key}" if seed is not None else key
     root = cache_dir() / "tasks" / task.name / label

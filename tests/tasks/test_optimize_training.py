@@ -66,14 +66,14 @@ def test_reference_faster_and_rules_bite(prepared: Path, tmp_path: Path) -> None
     # changed hyperparameter: a higher learning rate drifts past the threshold
     lr_ws = _workspace(prepared, tmp_path / "lr", True)
     f = lr_ws / "finetune.py"
-    f.write_text(f.read_text().replace("LR = 1e-3", "LR = 1.5e-3"))
+    f.write_text(f.read_text().replace('lr=hp["lr"]', 'lr=hp["lr"] * 1.5'))
     bad = _score(lr_ws, prepared, 0)
     assert math.isnan(bad["value"]) and "differ" in bad["message"]
 
     # fewer steps also caught
     st_ws = _workspace(prepared, tmp_path / "steps", True)
     f = st_ws / "finetune.py"
-    f.write_text(f.read_text().replace("STEPS = 200", "STEPS = 150"))
+    f.write_text(f.read_text().replace('for step in range(hp["steps"])', 'for step in range(hp["steps"] - 50)'))
     assert math.isnan(_score(st_ws, prepared, 0)["value"])
 
     # replay: save the weights trained on one hidden variant and copy them back on another

@@ -1,6 +1,7 @@
 """Build the base checkpoint, data, and hidden per-variant reference weights (deterministic)."""
 
 import importlib.util
+import json
 import pathlib
 import shutil
 import tempfile
@@ -29,14 +30,21 @@ def prepare(out: pathlib.Path, params: dict) -> None:
     shutil.copy(gpt_module.__file__, ws / "gpt.py")
     (ws / "vocab.json").write_text(tok.to_json())
     n_tok = int(params.get("train_tokens", 60000))
+    # the fine-tune's hyperparameters: fixed by the task, restored by the scorer on every call
+    hp = {"steps": int(params.get("steps", 200)), "batch": int(params.get("batch", 16)),
+          "lr": float(params.get("lr", 1e-3)), "seed": 1234}
+    (ws / "config.json").write_text(json.dumps(hp, indent=1) + "\n")
+    (out / "protected").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ws / "config.json", out / "protected" / "config.json")
     # base model: briefly pre-trained on an independent stream so fine-tuning starts from a real model
     set_deterministic(0)
-    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=int(params.get("width", 64)))
+    cfg = GPTConfig(vocab_size=tok.vocab_size, block_size=int(params.get("block", 64)),
+                    n_layer=int(params.get("layers", 2)), n_head=int(params.get("heads", 2)),
+                    n_embd=int(params.get("width", 64)))
     model = GPT(cfg)
     pre = np.array(tok.encode(generate_tokens("train", 40000, base_seed=100)), dtype=np.int32)
     train(model, pre, TrainConfig(steps=60, batch_size=16, lr=3e-3, warmup=10, seed=0))
     torch.save({"config": cfg.to_dict(), "model": model.state_dict()}, ws / "base.pt")
-    (out / "protected").mkdir(parents=True, exist_ok=True)
     shutil.copy(ws / "base.pt", out / "protected" / "base.pt")
     (ws / "data" / "train.txt").write_text(_text(generate_tokens("train", n_tok, base_seed=0)))
     (ws / "data" / "val.txt").write_text(_text(generate_tokens("val", 2000)))
@@ -51,7 +59,7 @@ def prepare(out: pathlib.Path, params: dict) -> None:
         (vdir / "train.txt").write_text(text)
         with tempfile.TemporaryDirectory() as td:
             tdp = pathlib.Path(td)
-            for name in ("base.pt", "vocab.json"):
+            for name in ("base.pt", "vocab.json", "config.json"):
                 shutil.copy(ws / name, tdp / name)
             (tdp / "data").mkdir()
             (tdp / "data" / "train.txt").write_text(text)

@@ -3,6 +3,7 @@
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -26,16 +27,25 @@ def score(workspace, protected, params):
     # fresh hidden data and the untouched base model, so replayed weights or edits to inputs fail
     (workspace / "data").mkdir(exist_ok=True)
     shutil.copy(var / "train.txt", workspace / "data" / "train.txt")
-    shutil.copy(protected / "base.pt", workspace / "base.pt")
+    for name in ("base.pt", "config.json"):
+        shutil.copy(protected / name, workspace / name)
     shutil.rmtree(workspace / "out", ignore_errors=True)
+    limit = float(params.get("run_timeout", 100))
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
     t0 = time.perf_counter()
-    proc = subprocess.run(["bash", str(workspace / "finetune.sh")], cwd=workspace,
-                          capture_output=True, text=True, timeout=float(params.get("run_timeout", 100)),
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-                               "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")})
+    proc = subprocess.Popen(["bash", str(workspace / "finetune.sh")], cwd=workspace, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole job, background children included
+        proc.communicate()
+        return _nan(f"finetune.sh did not finish within {limit:.0f} s")
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
-        return _nan(f"finetune.sh failed (exit {proc.returncode}): {proc.stderr[-500:]}")
+        return _nan(f"finetune.sh failed (exit {proc.returncode}): {err[-500:]}")
     try:
         got = torch.load(workspace / "out" / "final.pt", map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unreadable output is invalid

@@ -1,6 +1,7 @@
 """Fine-tune the base model on data/train.txt for a fixed number of steps.
 
-Writes out/final.pt (the state_dict). The hyperparameters below are fixed by the task.
+Writes out/final.pt (the state_dict). The hyperparameters come from config.json (steps, batch,
+lr, seed): they are fixed by the task.
 """
 
 import json
@@ -12,11 +13,6 @@ import torch
 import torch.nn.functional as F
 
 from gpt import GPT, GPTConfig
-
-STEPS = 200
-BATCH = 16
-LR = 1e-3
-SEED = 1234
 
 
 def tokenize(path, stoi):
@@ -30,22 +26,24 @@ def tokenize(path, stoi):
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
+    hp = json.load(open(os.path.join(here, "config.json")))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     stoi = {w: i for i, w in enumerate(json.load(open(os.path.join(here, "vocab.json")))["itos"])}
     ck = torch.load(os.path.join(here, "base.pt"))
     cfg = GPTConfig(**ck["config"])
-    model = GPT(cfg).double()
+    model = GPT(cfg).double().to(device)
     model.load_state_dict({k: v.double() for k, v in ck["model"].items()})
-    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.0, betas=(0.9, 0.95))
-    rng = np.random.default_rng(SEED)
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.0, betas=(0.9, 0.95))
+    rng = np.random.default_rng(hp["seed"])
     os.makedirs(os.path.join(here, "out"), exist_ok=True)
-    for step in range(STEPS):
+    for step in range(hp["steps"]):
         ids = tokenize(os.path.join(here, "data", "train.txt"), stoi)  # re-read every step
-        ix = rng.integers(0, len(ids) - cfg.block_size - 1, size=BATCH)
+        ix = rng.integers(0, len(ids) - cfg.block_size - 1, size=hp["batch"])
         xs, ys = [], []
         for i in ix:
             xs.append([ids[j] for j in range(i, i + cfg.block_size)])
             ys.append([ids[j] for j in range(i + 1, i + cfg.block_size + 1)])
-        x, y = torch.tensor(xs), torch.tensor(ys)
+        x, y = torch.tensor(xs).to(device), torch.tensor(ys).to(device)
         logits = model(x)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         opt.zero_grad()
@@ -54,11 +52,11 @@ def main():
         # evaluate and checkpoint every step
         val = tokenize(os.path.join(here, "data", "val.txt"), stoi)
         with torch.no_grad():
-            vx = torch.tensor([val[k * cfg.block_size:(k + 1) * cfg.block_size] for k in range(16)])
-            vy = torch.tensor([val[k * cfg.block_size + 1:(k + 1) * cfg.block_size + 1] for k in range(16)])
+            vx = torch.tensor([val[k * cfg.block_size:(k + 1) * cfg.block_size] for k in range(16)]).to(device)
+            vy = torch.tensor([val[k * cfg.block_size + 1:(k + 1) * cfg.block_size + 1] for k in range(16)]).to(device)
             vl = F.cross_entropy(model(vx).reshape(-1, cfg.vocab_size), vy.reshape(-1)).item()
         print(f"step {step} loss {loss.item():.4f} val {vl:.4f}", flush=True)
-        torch.save({k: v.float() for k, v in model.state_dict().items()}, os.path.join(here, "out", "final.pt"))
+        torch.save({k: v.float().cpu() for k, v in model.state_dict().items()}, os.path.join(here, "out", "final.pt"))
     return 0
 
 

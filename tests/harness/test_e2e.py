@@ -107,6 +107,20 @@ def test_scorer_children_cannot_read_protected(calibrated: None, tmp_path: Path)
     assert "hidden secret" not in details["probe"]  # the agent's code, run by the scorer, cannot
 
 
+def test_scorer_children_leave_nothing_running(calibrated: None, tmp_path: Path) -> None:
+    """A daemon started by the agent's code (setsid, double fork) dies with the scorer's child."""
+    daemon = "(setsid sh -c \"while true; do echo . >> /tmp/heartbeat; sleep 0.1; done\" >/dev/null 2>&1 &)"
+    _, sample = run_scripted(
+        [bash(f"printf '%s\\necho started\\n' '{daemon}' > probe.sh; touch watch_daemon; cat probe.sh"),
+         call("score")],
+        tmp_path,
+    )
+    record = sample.scores["rdbench"].metadata["rdbench"]
+    details = record["score_log"][0]["details"]
+    assert details["probe"].strip() == "started"
+    assert details["daemon_alive"] is False
+
+
 def test_commands_inside_the_sandbox_reach_the_same_service(calibrated: None, tmp_path: Path) -> None:
     _, sample = run_scripted(
         [

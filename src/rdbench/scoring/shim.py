@@ -26,7 +26,9 @@ def _hiding_prefix(hidden: list[str]) -> list[str] | None:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return None
-    prefix = [bwrap, "--dev-bind", "/", "/", "--die-with-parent"]
+    # a pid namespace per child: when the child exits, everything it started (daemons included)
+    # dies with it, so nothing the agent's code leaves behind can touch what the scorer reads next
+    prefix = [bwrap, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent"]
     for path in hidden:
         prefix += ["--tmpfs", path]
     prefix.append("--")

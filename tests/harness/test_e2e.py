@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,7 +146,7 @@ def test_inspect_eval_cli_runs_a_registered_task(calibrated: None, tmp_path: Pat
 
     env = {**os.environ, "RDBENCH_TASKS_PATH": str(Path(__file__).parent / "toy_tasks")}
     proc = subprocess.run(
-        [str(Path(os.sys.executable).parent / "inspect"), "eval", "rdbench/toy_count",
+        [str(Path(sys.executable).parent / "inspect"), "eval", "rdbench/toy_count",
          "--model", MODEL, "-T", "budget=15s", "--log-dir", str(tmp_path), "--display", "none"],
         capture_output=True, text=True, env=env, timeout=300,
     )

@@ -11,6 +11,7 @@ from inspect_ai.log import read_eval_log
 
 from rdbench.cli.main import main
 from rdbench.cli.run import parse_agent_args
+from rdbench.scoring.cost import DEFAULT_PRICING
 
 TOY = Path(__file__).parent.parent / "harness" / "toy_tasks"
 PRICE = 5.0  # USD per million tokens, in and out: a react turn on toy_count costs about $0.006
@@ -19,8 +20,9 @@ PRICE = 5.0  # USD per million tokens, in and out: a react turn on toy_count cos
 @pytest.fixture(autouse=True)
 def toy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RDBENCH_TASKS_PATH", str(TOY))
-    # `--pricing` sets $RDBENCH_PRICING for the process; monkeypatch restores it after each test
-    monkeypatch.delenv("RDBENCH_PRICING", raising=False)
+    # `--pricing` sets $RDBENCH_PRICING for the process: setenv (not delenv, which records nothing
+    # when the variable is absent) makes monkeypatch restore the original state after each test
+    monkeypatch.setenv("RDBENCH_PRICING", str(DEFAULT_PRICING))
 
 
 @pytest.mark.slow

@@ -60,20 +60,24 @@ def test_reference_faster_and_rules_bite(prepared: Path, tmp_path: Path) -> None
     ref_ws = _workspace(prepared, tmp_path / "ref", True)
     ref = _score(ref_ws, prepared, 0)
     assert not math.isnan(start["value"]) and not math.isnan(ref["value"])
-    assert ref["value"] < start["value"] / 2, (start, ref)
+    assert ref["value"] < start["value"] / 3, (start, ref)  # the issue: reference at least 3x faster
     assert ref["details"]["rel_distance"] < 0.05
 
     # changed hyperparameter: a higher learning rate drifts past the threshold
     lr_ws = _workspace(prepared, tmp_path / "lr", True)
     f = lr_ws / "finetune.py"
-    f.write_text(f.read_text().replace('lr=hp["lr"]', 'lr=hp["lr"] * 1.5'))
+    text = f.read_text()
+    assert 'eps, lr = 0.9, 0.95, 1e-8, hp["lr"]' in text
+    f.write_text(text.replace('eps, lr = 0.9, 0.95, 1e-8, hp["lr"]', 'eps, lr = 0.9, 0.95, 1e-8, hp["lr"] * 1.5'))
     bad = _score(lr_ws, prepared, 0)
     assert math.isnan(bad["value"]) and "differ" in bad["message"]
 
     # fewer steps also caught
     st_ws = _workspace(prepared, tmp_path / "steps", True)
     f = st_ws / "finetune.py"
-    f.write_text(f.read_text().replace('for step in range(hp["steps"])', 'for step in range(hp["steps"] - 50)'))
+    text = f.read_text()
+    assert 'for step in range(hp["steps"])' in text
+    f.write_text(text.replace('for step in range(hp["steps"])', 'for step in range(hp["steps"] - 50)'))
     assert math.isnan(_score(st_ws, prepared, 0)["value"])
 
     # replay: save the weights trained on one hidden variant and copy them back on another

@@ -47,7 +47,9 @@ def prepare(out: pathlib.Path, params: dict) -> None:
     torch.save({"config": cfg.to_dict(), "model": model.state_dict()}, ws / "base.pt")
     shutil.copy(ws / "base.pt", out / "protected" / "base.pt")
     (ws / "data" / "train.txt").write_text(_text(generate_tokens("train", n_tok, base_seed=0)))
-    (ws / "data" / "val.txt").write_text(_text(generate_tokens("val", 2000)))
+    # 128 windows of the block size and a little more: the starting solution evaluates on all of them
+    n_val = 128 * (int(params.get("block", 64)) + 1) + 64
+    (ws / "data" / "val.txt").write_text(_text(generate_tokens("val", n_val)))
     ref = pathlib.Path(__file__).parent / "reference" / "finetune.py"
     spec = importlib.util.spec_from_file_location("ot_ref", ref)
     assert spec and spec.loader

@@ -18,6 +18,9 @@ from rdbench.paths import package_root
 from rdbench.scoring.check import check_task
 from rdbench.task.loader import load_task
 
+# timing: these measure wall time, so `make test` runs them alone (not beside other tests)
+pytestmark = pytest.mark.timing
+
 TASK = package_root() / "tasks" / "optimize_kernel"
 
 

@@ -15,6 +15,9 @@ import pytest
 
 from rdbench.paths import package_root
 
+# timing: these measure wall time, so `make test` runs them alone (not beside other tests)
+pytestmark = pytest.mark.timing
+
 TASK = package_root() / "tasks" / "optimize_training"
 PY = sys.executable
 

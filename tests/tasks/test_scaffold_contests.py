@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from types import ModuleType
@@ -85,10 +86,32 @@ def test_service_refuses_over_budget() -> None:
     svc = _module(TASK / "protected" / "codemodel_service.py", "cm_service")
     state: dict = {}  # type: ignore[type-arg]
     params = {"queries": 2, "n_dev": 10, "seed": 0}
-    replies = [svc.handle({"problem": "d1"}, TASK / "protected", params, state) for _ in range(3)]
+    replies = [svc.handle({"problem": "d1"}, TASK / "protected", params, state, None) for _ in range(3)]
     assert [r["exit_code"] for r in replies] == [0, 0, 1]
     assert "refused" in replies[2]["output"]
-    assert svc.handle({"problem": "h1"}, TASK / "protected", params, state)["exit_code"] == 2
+    assert svc.handle({"problem": "h1"}, TASK / "protected", params, state, None)["exit_code"] == 2
+
+
+def test_service_asks_the_language_model_at_full_scale() -> None:
+    """At full scale the dev service prompts the bound model with the statement, the examples and
+    the agent's hint, and returns the program in the model's code block."""
+    svc = _module(TASK / "protected" / "codemodel_service.py", "cm_service_llm")
+    prompts: list[tuple[str, str, dict]] = []  # type: ignore[type-arg]
+
+    def generate(role: str, prompt: str, **config: object) -> str:
+        prompts.append((role, prompt, config))
+        return "Sure:\n```python\nprint(42)\n```\nDone."
+
+    params = {"queries": 8, "n_dev": 10, "seed": 0, "code_model": "llm", "temperature": 1.0,
+              "max_tokens": 256}
+    reply = svc.handle({"problem": "d2", "hint": "mind empty input"}, TASK / "protected", params, {}, generate)
+    assert reply == {"output": "print(42)\n", "exit_code": 0}
+    role, prompt, config = prompts[0]
+    dev = {p["id"]: p for p in _generator().make_set(svc.DEV_SEED, 10, "d", kinds=_generator().DEV_KINDS)}
+    assert role == "codemodel" and dev["d2"]["statement"] in prompt and "mind empty input" in prompt
+    assert dev["d2"]["examples"][0]["output"] in prompt and '"hidden"' not in prompt
+    assert config == {"temperature": 1.0, "max_tokens": 256}
+    assert svc.handle({"problem": "d2"}, TASK / "protected", params, {}, None)["exit_code"] == 1
 
 
 def test_no_hidden_data_in_workspace(tmp_path: Path) -> None:
@@ -190,3 +213,84 @@ def test_pools_and_hidden_problems_unreachable_from_the_sandbox(tmp_path: Path) 
         "/opt/rdbench/protected/contests_gen.py: No such file", "")
     assert "int(t)" in outputs[1] and "EXIT=0" in outputs[1]  # a sampled program for a dev problem
     assert "unknown problem 'h0'" in outputs[2] and "EXIT=0" not in outputs[2]
+
+
+def _count_div_model(needs: str | None = None):  # type: ignore[no-untyped-def]
+    """A scripted code model that writes a correct program for "divisible by k" problems only (when
+    ``needs`` is in the prompt, if given) and a wrong one otherwise; it reads stdin the way language
+    models often do (``sys.stdin.buffer``) and ends with ``sys.exit(0)``."""
+    import re
+
+    from inspect_ai.model import ModelOutput, get_model
+
+    def respond(messages, tools, choice, config):  # type: ignore[no-untyped-def]
+        text = messages[-1].text
+        found = re.search(r"Print how many are divisible by (\d+)", text)
+        if found and (needs is None or needs in text):
+            program = ("import sys\na = [int(t) for t in sys.stdin.buffer.read().split()]\n"
+                       f"print(sum(1 for v in a if v % {found.group(1)} == 0))\nsys.exit(0)\n")
+        else:
+            program = "print(0)\n"
+        return ModelOutput.from_content("mockllm/coder", f"Here is a program:\n```python\n{program}```\n")
+
+    return get_model("mockllm/coder", custom_outputs=respond, memoize=False)
+
+
+def _full_scale_scores(scaffolds: dict[str, str], model, seed: int):  # type: ignore[no-untyped-def]
+    """Score each scaffold source through the real scoring sandbox at full scale."""
+    import asyncio
+
+    from rdbench.scoring.check import reference_workspace
+    from rdbench.scoring.models import ModelGateway
+    from rdbench.scoring.runner import score_workspace
+    from rdbench.task.assets import materialize
+    from rdbench.task.environment import ensure_environment
+
+    task = load_task(TASK)
+    mat = materialize(task, "full")
+    env = ensure_environment(task.spec.environment)
+    results = {}
+    for name, source in scaffolds.items():
+        work = Path(tempfile.mkdtemp(prefix="sc-full-"))
+        ws = reference_workspace(mat, work) if source == "reference" else work / "ws"
+        if source != "reference":
+            shutil.copytree(mat.workspace, ws)
+            if source != "start":
+                (ws / "scaffold.py").write_text(source)
+        gateway = ModelGateway({"codemodel": model})
+        results[name] = asyncio.run(score_workspace(mat, ws, env, seed=seed, models=gateway))
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+HINTING = """
+import json, sys
+from pathlib import Path
+import codemodel
+for p in json.loads(Path(sys.argv[1]).read_text()):
+    program = codemodel.sample(p["id"], hint="use the modulo operator")
+    if program is not None:
+        (Path(sys.argv[2]) / (p["id"] + ".py")).write_text(program)
+"""
+
+
+@pytest.mark.slow
+def test_full_scale_with_a_language_model_code_model() -> None:
+    """Full scale through the real scoring sandbox: the code model is a bound Inspect model reached
+    through the harness; answers are judged with a fresh interpreter per test; the scaffold's hint
+    reaches the model's prompt; the harness tallies the generations."""
+    seed = 7
+    hidden = _generator().make_set(seed, 100, "h")
+    n_div = sum(p["kind"] == "count_div" for p in hidden)
+    assert 5 <= n_div <= 30
+    plain = _full_scale_scores({"start": "start", "reference": "reference"}, _count_div_model(), seed)
+    assert plain["start"].value == pytest.approx(n_div / 100), plain["start"]
+    assert plain["reference"].value == pytest.approx(n_div / 100), plain["reference"]
+    usage = plain["start"].details["task_models"]["codemodel"]
+    assert usage["calls"] == 100 and usage["model"] == "mockllm/coder"
+    assert plain["reference"].details["task_models"]["codemodel"]["calls"] == 800
+    assert plain["start"].details["code_model"] == "llm" and plain["start"].details["not_served"] == 0
+    hinted = _full_scale_scores({"start": "start", "hinting": HINTING},
+                                _count_div_model(needs="use the modulo operator"), seed)
+    assert hinted["start"].value == 0.0
+    assert hinted["hinting"].value == pytest.approx(n_div / 100), hinted["hinting"]

@@ -8,6 +8,7 @@ import json
 
 from rdbench.cli.common import guarded, progress
 from rdbench.scoring.check import CheckReport, check_task
+from rdbench.scoring.models import ModelGateway, parse_model_roles, resolve_models
 from rdbench.task.loader import discover, load_task
 
 
@@ -26,10 +27,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--instances", type=int, default=3, help="families: instances (default: 3)")
     parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several)")
     parser.add_argument("--no-save", action="store_true", help="don't store the new calibration")
+    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
+                        help="bind a model role the task's scorer needs at this scale, e.g. "
+                        "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
     parser.set_defaults(handler=guarded(run))
 
 
 def run(args: argparse.Namespace) -> int:
+    bindings = parse_model_roles(args.model_role)
     names = list(discover()) if args.all else args.tasks
     if not names:
         raise ValueError("name a task (see `rdbench tasks`) or pass --all")
@@ -39,8 +44,17 @@ def run(args: argparse.Namespace) -> int:
         if args.scale not in task.spec.scales:
             progress(f"{task.name}: no scale {args.scale!r}; skipped")
             continue
+        if task.spec.model_roles(args.scale) and args.all and not all(
+            r.role in bindings or r.default for r in task.spec.model_roles(args.scale)
+        ):
+            progress(f"{task.name}: needs model roles at {args.scale} "
+                     f"({', '.join(r.role for r in task.spec.model_roles(args.scale))}); "
+                     "skipped (bind them with --model-role)")
+            continue
+        models = resolve_models(task.spec, args.scale, bindings)
         report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
-                                        progress=progress, save=not args.no_save))
+                                        progress=progress, save=not args.no_save,
+                                        models=ModelGateway(models) if models else None))
         reports.append(report)
         if not args.json:
             _print(report)

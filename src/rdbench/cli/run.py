@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded, progress
+from rdbench.scoring.models import parse_model_roles
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="stop a run when its model cost, priced with the pricing table, "
                         "reaches this (rdbench's agents stop themselves; other agents get "
                         "Inspect's cost_limit, which needs Inspect's own model cost data)")
+    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
+                        help="bind a model role the task needs (its services and scorer use it), "
+                        "e.g. --model-role codemodel=openai/gpt-4o-mini; repeatable; "
+                        "`rdbench tasks` lists each task's roles")
     parser.add_argument("-S", "--agent-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="argument of the agent, repeatable; the value is read as YAML, e.g. "
                         "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or "
@@ -91,6 +96,24 @@ def use_pricing(path: str) -> Path:
     return chosen
 
 
+def require_model_roles(task: str, scale: str, bound: dict[str, str]) -> None:
+    """Fail before the eval starts when the task's scale needs a model role nothing binds.
+
+    Raises:
+        ValueError: Names the role and the ``--model-role`` flag that binds it.
+    """
+    from rdbench.task.loader import load_task
+
+    spec = load_task(task).spec
+    for role in spec.model_roles(scale):
+        if role.role not in bound and role.default is None:
+            raise ValueError(
+                f"{spec.name} at scale {scale} needs a model for role {role.role!r} "
+                f"({role.description}): add --model-role {role.role}=PROVIDER/MODEL, "
+                f"e.g. --model-role {role.role}=openai/gpt-4o-mini"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
@@ -103,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pricing:
         use_pricing(args.pricing)
     agent_args = parse_agent_args(args.agent_arg)
+    model_roles = parse_model_roles(args.model_role)
     inspect_cost_limit = None
     if args.cost_limit is not None:
         if args.cost_limit <= 0:
@@ -116,8 +140,10 @@ def run(args: argparse.Namespace) -> int:
     task = make_task(args.task, scale=args.scale, budget=args.budget, solver=agent,
                      instances=args.instances, seed=args.seed, agent_name=args.agent, gpus=gpus,
                      progress=progress)
+    require_model_roles(args.task, args.scale, model_roles)
     logs = inspect_eval(task, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
-                        max_samples=args.max_samples, cost_limit=inspect_cost_limit)
+                        max_samples=args.max_samples, cost_limit=inspect_cost_limit,
+                        model_roles=dict(model_roles) or None)
     return print_results(logs)
 
 

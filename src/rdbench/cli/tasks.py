@@ -28,7 +28,8 @@ def rows() -> list[dict[str, object]]:
             out.append({"task": name, "scale": "-", "error": str(error)})
             continue
         for scale, spec in task.spec.scales.items():
-            cal = load_calibration(task.name, scale)
+            roles = [r.role for r in task.spec.model_roles(scale)]
+            cal = None if roles else load_calibration(task.name, scale)
             out.append({
                 "task": task.name,
                 "scale": scale,
@@ -37,6 +38,7 @@ def rows() -> list[dict[str, object]]:
                 "kind": "family" if task.is_family else "task",
                 "scoring": f"{task.spec.scoring.direction}/{task.spec.scoring.aggregation}",
                 "calibrated": None if cal is None else {"starting": cal.starting, "reference": cal.reference},
+                "model_roles": roles,
             })
     return out
 
@@ -57,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         cal_text = "not calibrated (rdbench check)" if cal is None else (
             f"starting {cal['starting']:.4g}, reference {cal['reference']:.4g}"  # type: ignore[index]
         )
+        if row["model_roles"]:
+            roles = ", ".join(row["model_roles"])  # type: ignore[arg-type]
+            cal_text = f"needs --model-role {roles}=MODEL; calibrated per model"
         print(f"{row['task']!s:<20} {row['scale']!s:<6} {row['budget']!s:<7} {row['kind']!s:<7} "
               f"{row['scoring']!s:<12} {row['resources']!s:<22} {cal_text}")
     return 0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from inspect_ai.util import Store
 
 from rdbench.scoring.log import STORE_KEY, EntrySource, ScoreEntry, ScoreLog
+from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.runner import score_workspace
 from rdbench.task.assets import Materialized
 from rdbench.task.loader import LoadedTask
@@ -58,6 +59,7 @@ class RunContext:
     service_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     submitted: bool = False
     store: Store | None = None
+    models: ModelGateway | None = None
     started_working: float = field(default_factory=_working_time)
     started_wall: float = field(default_factory=time.time)
     _score_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -101,7 +103,8 @@ class RunContext:
             await self.sandbox.freeze()
             try:
                 result = await score_workspace(
-                    self.materialized, self.workspace_path, self.environment, gpus=self.gpus
+                    self.materialized, self.workspace_path, self.environment, gpus=self.gpus,
+                    models=self.models,
                 )
             finally:
                 await self.sandbox.thaw()

@@ -23,6 +23,7 @@ from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, release
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.cost import usage_cost
 from rdbench.scoring.integrity import compare, hash_files
+from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import aggregate, normalise
 from rdbench.scoring.record import RECORD_KEY, RunRecord
 
@@ -39,7 +40,8 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     integrity = compare(run.integrity_before, after)
     chosen = aggregate(entries, scoring.direction, scoring.aggregation)
     raw = chosen.value if chosen is not None else None
-    calibration = load_calibration(run.task.name, run.scale)
+    calibration = load_calibration(run.task.name, run.scale,
+                                   None if run.models is None else run.models.binding())
     normalised = None
     if integrity.ok and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, scoring.transform)
@@ -74,7 +76,14 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         tokens=tokens,
         cost_usd=cost,
         service_usage=dict(run.service_usage),
+        task_models={} if run.models is None else run.models.summary(),
+        task_model_cost_usd=None if run.models is None else _task_model_cost(run.models),
     )
+
+
+def _task_model_cost(models: ModelGateway) -> float | None:
+    usage = {tally.model: tally.as_model_usage() for tally in models.usage.values() if tally.calls}
+    return usage_cost(usage) if usage else 0.0
 
 
 @scorer(metrics=[mean(), stderr()], name="rdbench")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 import json
 import time
 from collections.abc import Callable
@@ -63,8 +64,13 @@ async def call_service(run: RunContext, service: ServiceSpec, request: dict[str,
     protected = run.materialized.protected
     module = _load_module(protected / service.module)
     params = {**run.params, "scale": run.scale}
+    args: list[Any] = [request, protected, params, state]
+    if len(inspect.signature(module.handle).parameters) == 5:
+        # handle(request, protected, params, state, generate): generate(role, prompt, **config)
+        # -> text, from the run's models (blocking; the handler runs in a worker thread)
+        args.append(run.models.sync_generate(asyncio.get_running_loop()) if run.models else None)
     try:
-        reply = await asyncio.to_thread(module.handle, request, protected, params, state)
+        reply = await asyncio.to_thread(module.handle, *args)
     except Exception as error:
         return {"output": f"{service.name}: the service failed: {type(error).__name__}: {error}",
                 "exit_code": 1}

@@ -25,6 +25,7 @@ from rdbench.sandbox.hostcall import HostCallServer
 from rdbench.sandbox.provider import BwrapSandboxEnvironment
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
+from rdbench.scoring.models import ModelGateway, resolve_models
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import LoadedTask, load_task
@@ -180,6 +181,9 @@ def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
             instance=None if meta.get("rdbench_seed") is None else f"{loaded.name}/{meta['rdbench_seed']}",
         )
         env = sandbox().as_type(BwrapSandboxEnvironment)
+        # the task's own models (e.g. scaffold_contests' code model at full scale), bound by
+        # --model-role in this eval; an unbound role fails the sample here, with the fix
+        models = resolve_models(loaded.spec, mat.scale)
         run_id = uuid.uuid4().hex
         run_dir = cache_dir() / "runs" / run_id
         run = RunContext(
@@ -192,6 +196,7 @@ def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
             agent=agent_name,
             gpus=gpus,
             store=store(),
+            models=ModelGateway(models) if models else None,
         )
         run.integrity_before = hash_files(env.workspace_path, loaded.spec.scoring.protected_files)
         activate(run)

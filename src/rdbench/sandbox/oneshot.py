@@ -110,6 +110,10 @@ def _command(spec: OneShotSpec, workdir: Path) -> list[str]:
     for key, value in base_environment(layout).items():
         args += ["--setenv", key, value]
     if spec.cwd:
+        # build_args already chose a working directory; replace it (bwrap warns about two)
+        at = len(args) - 1 - args[::-1].index("--chdir") if "--chdir" in args else None
+        if at is not None:
+            del args[at : at + 2]
         args += ["--chdir", spec.cwd]
     inner = [*args, *spec.argv]
     if not setup:

@@ -1,11 +1,14 @@
 """Calibration: the starting and reference solutions' scores on this machine (``rdbench check``).
 
-Stored as JSON under ``<cache>/calibrations/<task>/<scale>-<fingerprint>.json``; runs record the
-calibration that normalised them.
+Stored as JSON under ``<cache>/calibrations/<task>/<scale>-<fingerprint>[-<models>].json``; runs
+record the calibration that normalised them. A task whose scorer uses models (``models:`` in
+``task.yaml``) is calibrated per binding of those roles: its scores depend on the model as much as
+on the machine, so ``<models>`` is a hash of the role -> model binding.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -18,14 +21,21 @@ from rdbench.scoring.normalise import Transform, transform_value
 from rdbench.scoring.record import Calibration
 
 
-def calibration_path(task: str, scale: str, fingerprint: str | None = None) -> Path:
+def calibration_path(
+    task: str, scale: str, fingerprint: str | None = None, models: dict[str, str] | None = None
+) -> Path:
+    """Where the calibration of ``task`` at ``scale`` on a machine (and model binding) lives."""
     fp = fingerprint or machine_fingerprint()
-    return cache_dir() / "calibrations" / task / f"{scale}-{fp}.json"
+    suffix = ""
+    if models:
+        binding = json.dumps(sorted(models.items()))
+        suffix = "-" + hashlib.sha256(binding.encode()).hexdigest()[:12]
+    return cache_dir() / "calibrations" / task / f"{scale}-{fp}{suffix}.json"
 
 
-def load_calibration(task: str, scale: str) -> Calibration | None:
-    """The stored calibration for this machine, or None."""
-    path = calibration_path(task, scale)
+def load_calibration(task: str, scale: str, models: dict[str, str] | None = None) -> Calibration | None:
+    """The stored calibration for this machine (and model binding), or None."""
+    path = calibration_path(task, scale, models=models)
     if not path.exists():
         return None
     try:
@@ -35,7 +45,8 @@ def load_calibration(task: str, scale: str) -> Calibration | None:
 
 
 def save_calibration(calibration: Calibration) -> Path:
-    path = calibration_path(calibration.task, calibration.scale, calibration.fingerprint)
+    path = calibration_path(calibration.task, calibration.scale, calibration.fingerprint,
+                            calibration.models)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(calibration.model_dump_json(indent=2))
@@ -71,9 +82,11 @@ def make_calibration(
     reference_values: list[float | None],
     transform: Transform,
     seconds: float,
+    models: dict[str, str] | None = None,
 ) -> Calibration:
     """Build a calibration record from repeated scores."""
     return Calibration(
+        models=dict(models or {}),
         task=task,
         task_version=version,
         scale=scale,

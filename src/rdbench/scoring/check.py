@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
+from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import is_better, normalise
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import Materialized, materialize
@@ -66,6 +67,7 @@ async def check_task(
     instances: int = 3,
     progress: Callable[[str], None] | None = None,
     save: bool = True,
+    models: ModelGateway | None = None,
 ) -> CheckReport:
     """Calibrate ``task``: score starting and reference ``repeats`` times each; store the result.
 
@@ -89,10 +91,10 @@ async def check_task(
             for i in range(repeats):
                 label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
                 say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
-                s = await score_workspace(mat, mat.workspace, env)
+                s = await score_workspace(mat, mat.workspace, env, models=models)
                 say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
                 say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
-                r = await score_workspace(mat, ref_ws, env)
+                r = await score_workspace(mat, ref_ws, env, models=models)
                 say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
                 s_vals.append(s.value)
                 r_vals.append(r.value)
@@ -100,7 +102,7 @@ async def check_task(
             starting.append(s_vals)
             reference.append(r_vals)
     return _report(task, scale, repeats, len(seeds), starting, reference, messages,
-                   time.monotonic() - started, save)
+                   time.monotonic() - started, save, None if models is None else models.binding())
 
 
 def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:
@@ -122,6 +124,7 @@ def _report(
     messages: dict[str, str],
     seconds: float,
     save: bool,
+    models: dict[str, str] | None = None,
 ) -> CheckReport:
     scoring = task.spec.scoring
     ys = _mean_of_medians(starting)
@@ -133,7 +136,7 @@ def _report(
         problems.append("the reference solution did not get a valid score on every repeat")
     if ys is not None and yr is not None and not is_better(yr, ys, scoring.direction):
         problems.append(f"the reference ({yr:.6g}) does not beat the starting solution ({ys:.6g})")
-    previous = load_calibration(task.name, scale)
+    previous = load_calibration(task.name, scale, models)
     base_s, base_r = (previous.starting, previous.reference) if previous else (ys, yr)
     norm: dict[str, Any] = {"s": None, "r": None}
     if base_s is not None and base_r is not None:
@@ -144,7 +147,7 @@ def _report(
     calibration = None
     if not problems and ys is not None and yr is not None:
         calibration = make_calibration(task.name, task.spec.version, scale, flat_s, flat_r,
-                                       scoring.transform, seconds)
+                                       scoring.transform, seconds, models)
         calibration = calibration.model_copy(update={"starting": ys, "reference": yr})
         if save:
             save_calibration(calibration)

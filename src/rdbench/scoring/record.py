@@ -32,6 +32,9 @@ class Calibration(BaseModel):
     machine: dict[str, Any] = Field(default_factory=dict)
     created: float = Field(description="unix time")
     seconds: float = 0.0
+    models: dict[str, str] = Field(
+        default_factory=dict, description="role -> model the task's scorer used (tasks with models)"
+    )
 
 
 class IntegrityReport(BaseModel):
@@ -63,3 +66,9 @@ class RunRecord(BaseModel):
     tokens: int | None = None
     cost_usd: float | None = None
     service_usage: dict[str, int] = Field(default_factory=dict)
+    task_models: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="the task's own models (by role): calls, refusals and tokens of the services "
+        "and scorers that used them; not part of tokens / cost_usd, which are the agent's",
+    )
+    task_model_cost_usd: float | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,19 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rdbench.sandbox.config import WORKSPACE, Mount
-from rdbench.sandbox.oneshot import OneShotSpec, Overlay, run_oneshot
+from rdbench.sandbox.hostcall import HostCallServer
+from rdbench.sandbox.oneshot import OneShotResult, OneShotSpec, Overlay, run_oneshot
 from rdbench.scoring.log import clean_value
-from rdbench.scoring.shim import RESULT_MARKER
+from rdbench.scoring.models import ModelGateway
+from rdbench.scoring.shim import HOST_DIR_ENV, LIB_DIR_ENV, RESULT_MARKER
 from rdbench.task.assets import Materialized
 
 SHIM_PATH = Path(__file__).with_name("shim.py")
+HOST_CLIENT_PATH = Path(__file__).with_name("scorer_host.py")
 PROTECTED_TARGET = "/opt/rdbench/protected"
 SHIM_TARGET = "/opt/rdbench/shim.py"
+LIB_TARGET = "/opt/rdbench/lib"
+HOST_TARGET = "/opt/rdbench/host"
 SCRATCH = "/tmp"
 
 
@@ -45,6 +52,7 @@ async def score_workspace(
     seed: int | None = None,
     gpus: list[int] | None = None,
     timeout: float | None = None,
+    models: ModelGateway | None = None,
 ) -> ScoreResult:
     """Score ``workspace`` with the task's protected scorer in a one-shot sandbox.
 
@@ -54,7 +62,9 @@ async def score_workspace(
         environment: The task's Python environment (venv).
         seed: Seed for the scorer's hidden inputs; fresh random when None.
         gpus: GPU indices the scorer may use.
-        timeout: Seconds; the task's ``scoring.timeout`` when None.
+        timeout: Seconds; the scale's scoring timeout when None.
+        models: The run's language models, when the task's scale lists model roles: the scorer
+            reaches them (``import rdbench_host``) within each role's ``score_budget`` per call.
     """
     spec = materialized.task.spec
     scale = spec.scale(materialized.scale)
@@ -63,35 +73,25 @@ async def score_workspace(
         "scale": materialized.scale,
         "seed": seed if seed is not None else random.SystemRandom().randrange(2**31),
     }
-    limit = timeout if timeout is not None else spec.scoring.timeout
-    oneshot = OneShotSpec(
-        argv=[
-            "python",
-            SHIM_TARGET,
-            f"{PROTECTED_TARGET}/score.py",
-            PROTECTED_TARGET,
-            WORKSPACE,
-            json.dumps(params, default=str),
-        ],
-        mounts=[
-            Mount(source=materialized.protected, target=PROTECTED_TARGET, mode="ro"),
-            Mount(source=SHIM_PATH, target=SHIM_TARGET, mode="ro"),
-        ],
-        overlays=[Overlay(lower=workspace, target=WORKSPACE)],
-        python_env=environment,
-        cwd=SCRATCH,
-        timeout=limit,
-        memory_mb=int(scale.memory_gb * 1024),
-        cpus=None,
-        gpus=gpus or [],
-        network=False,
-    )
-    started = time.monotonic()
-    result = await run_oneshot(oneshot)
-    duration = time.monotonic() - started
+    limit = timeout if timeout is not None else spec.score_timeout(materialized.scale)
+    roles = spec.model_roles(materialized.scale)
+    if roles and models is None:
+        names = ", ".join(r.role for r in roles)
+        return ScoreResult(value=None, message=f"this scale's scorer needs the task's models ({names}) and "
+                           "none were given: bind them with --model-role ROLE=MODEL")
+    gateway = models.child({r.role: r.score_budget for r in roles}) if roles and models else None
+    host_dir = Path(tempfile.mkdtemp(prefix="rdbench-scorer-host-")) if gateway else None
+    try:
+        result, duration = await _run_scorer(materialized, workspace, environment, params, limit,
+                                             gpus or [], gateway, host_dir)
+    finally:
+        if host_dir is not None:
+            shutil.rmtree(host_dir, ignore_errors=True)
     tail = result.stderr[-4000:]
     base_details: dict[str, Any] = {"stderr_tail": tail, "returncode": result.returncode,
                                     "seed": params["seed"]}
+    if gateway is not None:
+        base_details["task_models"] = gateway.summary()
     if result.timed_out:
         return ScoreResult(value=None, message=f"scoring timed out after {limit:.0f} s",
                            details=base_details, duration_s=duration)
@@ -112,12 +112,72 @@ async def score_workspace(
         )
     raw_details = payload.get("details")
     details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
+    extra = {"task_models": base_details["task_models"]} if gateway is not None else {}
     return ScoreResult(
         value=clean_value(payload.get("value")),
         message=str(payload.get("message", "")),
-        details={**details, "seed": params["seed"], "scorer_stderr_tail": tail[-1000:]},
+        details={**details, **extra, "seed": params["seed"], "scorer_stderr_tail": tail[-1000:]},
         duration_s=duration,
     )
+
+
+async def _run_scorer(
+    materialized: Materialized,
+    workspace: Path,
+    environment: Path,
+    params: dict[str, Any],
+    limit: float,
+    gpus: list[int],
+    gateway: ModelGateway | None,
+    host_dir: Path | None,
+) -> tuple[OneShotResult, float]:
+    scale = materialized.task.spec.scale(materialized.scale)
+    mounts = [
+        Mount(source=materialized.protected, target=PROTECTED_TARGET, mode="ro"),
+        Mount(source=SHIM_PATH, target=SHIM_TARGET, mode="ro"),
+    ]
+    env: dict[str, str] = {}
+    server: HostCallServer | None = None
+    if gateway is not None and host_dir is not None:
+        host_dir.chmod(0o755)
+        lib = host_dir / "lib"
+        lib.mkdir()
+        shutil.copyfile(HOST_CLIENT_PATH, lib / "rdbench_host.py")
+        sockets = host_dir / "sock"
+        sockets.mkdir(mode=0o755)
+        server = HostCallServer(sockets / "host.sock", gateway.handle)
+        await server.start()
+        mounts += [Mount(source=lib, target=LIB_TARGET, mode="ro"),
+                   Mount(source=sockets, target=HOST_TARGET, mode="ro")]
+        env = {LIB_DIR_ENV: LIB_TARGET, HOST_DIR_ENV: HOST_TARGET,
+               "RDBENCH_SCORER_HOST_SOCKET": f"{HOST_TARGET}/host.sock"}
+    oneshot = OneShotSpec(
+        argv=[
+            "python",
+            SHIM_TARGET,
+            f"{PROTECTED_TARGET}/score.py",
+            PROTECTED_TARGET,
+            WORKSPACE,
+            json.dumps(params, default=str),
+        ],
+        mounts=mounts,
+        overlays=[Overlay(lower=workspace, target=WORKSPACE)],
+        python_env=environment,
+        env=env,
+        cwd=SCRATCH,
+        timeout=limit,
+        memory_mb=int(scale.memory_gb * 1024),
+        cpus=None,
+        gpus=gpus,
+        network=False,
+    )
+    started = time.monotonic()
+    try:
+        result = await run_oneshot(oneshot)
+    finally:
+        if server is not None:
+            await server.stop()
+    return result, time.monotonic() - started
 
 
 def _parse(stdout: str) -> dict[str, Any] | None:

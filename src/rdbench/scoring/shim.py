@@ -20,6 +20,10 @@ import traceback
 from typing import Any
 
 RESULT_MARKER = "@@RDBENCH_RESULT@@ "
+LIB_DIR_ENV = "RDBENCH_SCORER_LIB"
+"""Folder of helper modules for the scorer (``rdbench_host``), put on its ``sys.path``."""
+HOST_DIR_ENV = "RDBENCH_SCORER_HOST_DIR"
+"""Folder of the socket to the harness's models: the scorer's alone, empty for its children."""
 
 
 def _hiding_prefix(hidden: list[str]) -> list[str] | None:
@@ -72,7 +76,12 @@ def main() -> None:
     params = json.loads(params_json)
     private = tempfile.mkdtemp(prefix="rdbench-scorer-")
     os.environ["RDBENCH_SCORER_PRIVATE"] = private
-    prefix = _hiding_prefix([protected, private])
+    hidden = [protected, private]
+    if os.environ.get(HOST_DIR_ENV):
+        hidden.append(os.environ[HOST_DIR_ENV])
+    if os.environ.get(LIB_DIR_ENV):
+        sys.path.insert(0, os.environ[LIB_DIR_ENV])
+    prefix = _hiding_prefix(hidden)
     if prefix is not None:
         _wrap_subprocess(prefix)
     real_stdout = os.dup(1)

@@ -187,7 +187,7 @@ def _validate_folder(task: LoadedTask) -> None:
             raise TaskFormatError(
                 module, f"is missing (services.{service.name}.module)", "add it under protected/"
             )
-        _require_function(module, "handle", 4)
+        _require_function(module, "handle", 4, 5)
     _validate_placeholders(task)
 
 
@@ -197,16 +197,17 @@ def _validate_scorer(path: Path) -> None:
     _require_function(path, "score", 3)
 
 
-def _require_function(path: Path, name: str, n_args: int) -> None:
+def _require_function(path: Path, name: str, n_args: int, *alternatives: int) -> None:
     try:
         tree = ast.parse(path.read_text(), filename=str(path))
     except SyntaxError as error:
         raise TaskFormatError(path, f"has a syntax error at line {error.lineno}", "fix it") from None
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
-            if len(node.args.args) != n_args:
+            if len(node.args.args) not in (n_args, *alternatives):
+                allowed = " or ".join(str(n) for n in (n_args, *alternatives))
                 raise TaskFormatError(
-                    path, f"{name}() takes {len(node.args.args)} arguments", f"it must take {n_args}"
+                    path, f"{name}() takes {len(node.args.args)} arguments", f"it must take {allowed}"
                 )
             return
     raise TaskFormatError(path, f"does not define {name}()", f"define a top-level {name}() function")

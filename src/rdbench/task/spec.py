@@ -99,6 +99,10 @@ class ScaleSpec(StrictModel):
     cpus: int = Field(default=2, ge=1)
     memory_gb: float = Field(default=8.0, gt=0)
     gpus: int = Field(default=0, ge=0)
+    score_timeout: float | None = Field(
+        default=None, gt=0, description="seconds one scoring run may take at this scale "
+        "(default: scoring.timeout)"
+    )
 
     @field_validator("time_budget", mode="before")
     @classmethod
@@ -128,6 +132,25 @@ class ServiceSpec(StrictModel):
     description: str = ""
 
 
+class ModelRoleSpec(StrictModel):
+    """A language model the task's services and scorer may query through the harness.
+
+    The model is an Inspect model bound to ``role`` (``--model-role codemodel=openai/gpt-4o-mini``);
+    it runs on the host, so the sandboxes never see an API key. Every generation is counted, and a
+    scoring call may make at most ``score_budget`` of them.
+    """
+
+    role: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    scales: list[str] = Field(default_factory=list, description="scales that use it (empty: all)")
+    score_budget: int = Field(default=1000, ge=0, description="generations one scoring call may make")
+    default: str | None = Field(default=None, description="Inspect model used when the role is unbound")
+
+    def used_at(self, scale: str) -> bool:
+        """Whether scale ``scale`` uses this model."""
+        return not self.scales or scale in self.scales
+
+
 class FamilySpec(StrictModel):
     """A task family: instances generated from seeds by ``generate.py`` in the task folder."""
 
@@ -147,6 +170,7 @@ class TaskSpec(StrictModel):
     environment: EnvironmentSpec = Field(default_factory=EnvironmentSpec)
     permissions: PermissionsSpec = Field(default_factory=PermissionsSpec)
     services: list[ServiceSpec] = Field(default_factory=list)
+    models: list[ModelRoleSpec] = Field(default_factory=list)
     family: FamilySpec | None = None
     tags: list[str] = Field(default_factory=list)
 
@@ -154,7 +178,20 @@ class TaskSpec(StrictModel):
     def _scales(self) -> TaskSpec:
         if "mini" not in self.scales:
             raise ValueError("scales must define 'mini' (the CPU scale every task has)")
+        for model in self.models:
+            unknown = sorted(set(model.scales) - set(self.scales))
+            if unknown:
+                raise ValueError(f"models: role {model.role!r} names scales {unknown} that the task "
+                                 f"does not define (it has {sorted(self.scales)})")
         return self
+
+    def model_roles(self, scale: str) -> list[ModelRoleSpec]:
+        """The model roles scale ``scale`` uses."""
+        return [m for m in self.models if m.used_at(scale)]
+
+    def score_timeout(self, scale: str) -> float:
+        """Seconds one scoring run may take at ``scale``."""
+        return self.scale(scale).score_timeout or self.scoring.timeout
 
     def scale(self, name: str) -> ScaleSpec:
         """The named scale, or a ValueError listing the ones there are."""

@@ -1,7 +1,9 @@
 """Host-side code model service: sampled candidate programs for the dev problems, on a budget.
 
-Runs in the harness process. Request: ``codemodel --problem d3``. Each problem has its own budget
-(params["queries"]); the harness also enforces the task-wide budget from task.yaml.
+Runs in the harness process. Request: ``codemodel --problem d3 [--hint TEXT]``. Each problem has its
+own budget (params["queries"]); the harness also enforces the task-wide budget from task.yaml. The
+code model is the problem's candidate pool (mini) or the language model bound to the ``codemodel``
+role (full: ``generate`` comes from the harness; the hint is added to its prompt).
 """
 
 import random
@@ -18,7 +20,7 @@ def _dev(protected, params):
                                                          kinds=contests_gen.DEV_KINDS)}, contests_gen
 
 
-def handle(request, protected, params, state):
+def handle(request, protected, params, state, generate):
     problems, gen = _dev(protected, params)
     pid = str(request.get("problem", ""))
     if pid not in problems:
@@ -30,5 +32,16 @@ def handle(request, protected, params, state):
     counts[pid] = counts.get(pid, 0) + 1
     n = state.get("n", 0)
     state["n"] = n + 1
+    if params.get("code_model", "pool") == "llm":
+        if generate is None:
+            return {"output": "no code model is bound (role codemodel)", "exit_code": 1}
+        hint = request.get("hint")
+        prompt = gen.llm_prompt(gen.public(problems[pid]), None if hint in (None, True) else str(hint))
+        try:
+            text = generate("codemodel", prompt, temperature=float(params.get("temperature", 1.0)),
+                            max_tokens=int(params.get("max_tokens", 1024)))
+        except RuntimeError as error:
+            return {"output": f"code model failed: {error}", "exit_code": 1}
+        return {"output": gen.extract_program(text), "exit_code": 0}
     rng = random.Random(f"{params.get('seed', 0)}-{n}")
     return {"output": gen.sample(problems[pid], rng), "exit_code": 0}

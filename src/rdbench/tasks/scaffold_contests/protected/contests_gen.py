@@ -345,3 +345,57 @@ for program, inputs in job["runs"]:
 sys.stdout = real_out
 print(json.dumps(results))
 '''
+
+
+# --- the code model as a language model (full scale: an Inspect model bound to role "codemodel") ---
+
+MAX_HINT_CHARS = 4000
+
+
+def llm_prompt(problem, hint=None):
+    """The prompt the language-model code model gets for ``problem`` (statement and examples only).
+
+    ``hint`` is the scaffold's own text (feedback on earlier samples, advice), appended verbatim.
+    """
+    lines = ["Write a Python 3 program that solves this problem. It reads standard input and writes "
+             "standard output.", "", problem["statement"], ""]
+    for i, e in enumerate(problem["examples"], 1):
+        lines += [f"Example {i} input:", e["input"].rstrip("\n"), f"Example {i} output:", e["output"], ""]
+    if hint:
+        lines += ["Note:", str(hint)[:MAX_HINT_CHARS], ""]
+    lines.append("Reply with the complete program in a single ```python code block.")
+    return "\n".join(lines)
+
+
+def extract_program(text):
+    """The program in a model's reply: its first fenced code block, else the whole reply."""
+    start = text.find("```")
+    if start < 0:
+        return text.strip() + "\n"
+    body = text[start + 3:]
+    newline = body.find("\n")
+    if newline >= 0 and body[:newline].strip().isidentifier():  # a language tag: ```python
+        body = body[newline + 1:]
+    end = body.find("```")
+    return (body if end < 0 else body[:end]).strip() + "\n"
+
+
+# Runs one answer on its tests, each in a fresh interpreter with real stdin/stdout (language-model
+# programs may read sys.stdin.buffer, call sys.exit or print from threads: only a process per test
+# judges them faithfully). `python -c DRIVER` with {"program", "inputs", "timeout"} on stdin.
+DRIVER = r'''
+import json, os, subprocess, sys, tempfile
+job = json.load(sys.stdin)
+fd, path = tempfile.mkstemp(suffix=".py")
+with os.fdopen(fd, "w") as f:
+    f.write(job["program"])
+outs = []
+for inp in job["inputs"]:
+    try:
+        p = subprocess.run([sys.executable, path], input=inp, capture_output=True, text=True,
+                           timeout=job["timeout"])
+        outs.append(p.stdout.strip() if p.returncode == 0 else None)
+    except subprocess.TimeoutExpired:
+        outs.append(None)
+print(json.dumps(outs))
+'''

@@ -4,7 +4,8 @@ Candidates passing the examples are grouped by their outputs on probe inputs (th
 empty, repeated, sorted and random inputs); the group with the most distinct programs (then the most samples)
 wins, since correct programs agree with each other while wrong ones err in different ways. All candidate runs go
 through one worker process (exec per input, a timer against endless loops): starting a Python
-process per run would cost more than the whole time limit.
+process per run would cost more than the whole time limit. Samples are requested many at a time
+(a language-model code model takes seconds per sample).
 """
 
 import json
@@ -12,6 +13,7 @@ import random
 import subprocess
 import sys
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import codemodel
@@ -30,16 +32,21 @@ out, results = sys.stdout, []
 for program, inputs in runs:
     try:
         code = compile(program, "<candidate>", "exec")
-    except SyntaxError:
+    except (SyntaxError, ValueError):
         results.append([None] * len(inputs))
         continue
     outs = []
     for inp in inputs:
-        sys.stdin, buf = io.StringIO(inp), io.StringIO()
+        sys.stdin = io.TextIOWrapper(io.BytesIO(inp.encode()))
+        buf = io.StringIO()
         sys.stdout = buf
         try:
             signal.setitimer(signal.ITIMER_REAL, 0.2)
-            exec(code, {"__name__": "__main__"})
+            try:
+                exec(code, {"__name__": "__main__"})
+            except SystemExit as done:
+                if done.code not in (None, 0):
+                    raise
             signal.setitimer(signal.ITIMER_REAL, 0)
             outs.append(buf.getvalue().strip())
         except Timeout:
@@ -75,15 +82,10 @@ def main():
     problems = json.loads(Path(sys.argv[1]).read_text())
     out = Path(sys.argv[2])
     rng = random.Random(0)
-    samples = {}
-    for p in problems:
-        cands = []
-        for _ in range(SAMPLES):
-            program = codemodel.sample(p["id"])
-            if program is None:
-                break
-            cands.append(program)
-        samples[p["id"]] = cands
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        drawn = list(pool.map(codemodel.sample, [p["id"] for p in problems for _ in range(SAMPLES)]))
+    samples = {p["id"]: [c for c in drawn[i * SAMPLES:(i + 1) * SAMPLES] if c is not None]
+               for i, p in enumerate(problems)}
     probe = probes(rng)
     runs, keys = [], []
     for p in problems:

@@ -26,3 +26,30 @@ def test_react_takes_real_model_turns(tmp_path: Path, toy_tasks_path: Path) -> N
     budget_notes = [m.text for m in sample.messages if m.role == "user" and "[budget]" in m.text]
     assert budget_notes, "the budget message reaches the model every turn"
     assert sample.model_usage and sum(u.output_tokens for u in sample.model_usage.values()) > 0
+
+
+def test_real_model_as_a_task_model() -> None:
+    """The same server bound to a task's model role: a generation through the harness's gateway
+    (fresh context, outside the agent's accounting) comes back with real token counts."""
+    import asyncio
+
+    from inspect_ai.model import get_model
+
+    from rdbench.scoring.models import ModelGateway
+
+    with LocalModelServer() as server:
+        assert probe(server) is not None
+
+        async def go() -> tuple[dict[str, object], dict[str, dict[str, object]]]:
+            gateway = ModelGateway({"codemodel": get_model(server.model)}, budgets={"codemodel": 1})
+            reply = await gateway.generate({"role": "codemodel", "max_tokens": 48, "temperature": 1.0,
+                                            "prompt": "Write a Python program that prints 42."})
+            refused = await gateway.generate({"role": "codemodel", "prompt": "again"})
+            assert refused["exit_code"] == 3
+            return reply, gateway.summary()
+
+        reply, summary = asyncio.run(go())
+    assert reply["exit_code"] == 0 and str(reply["output"]).strip(), reply
+    usage = summary["codemodel"]
+    assert usage["calls"] == 1 and usage["refused"] == 1
+    assert 0 < int(usage["output_tokens"]) <= 48 and int(usage["input_tokens"]) > 0  # type: ignore[call-overload]

@@ -79,11 +79,50 @@ def test_resume_after_crash_continues_from_saved_nodes(toy: None, tmp_path: Path
     assert crashed.status == "error"
     saved = json.loads(journal_path.read_text())["nodes"]
     assert [n["plan"] for n in saved] == ["d1", "d2"]
-    # The second run needs only the remaining two steps; starting over would exhaust the outputs.
-    resumed = run_aide([node("39", "d3"), node("41", "improve")], tmp_path / "b",
+    resume_and_check(journal_path, saved, tmp_path / "b")
+
+
+def resume_and_check(journal_path: Path, saved: list[dict[str, object]], log_dir: Path) -> None:
+    """Resume a run that saved nodes d1, d2: it needs only the remaining two steps (starting over
+    would exhaust the scripted outputs) and keeps the saved nodes unchanged."""
+    resumed = run_aide([node("39", "d3"), node("41", "improve")], log_dir,
                        num_drafts=3, debug_prob=0.0, max_steps=4, journal_path=str(journal_path))
     assert resumed.status == "success", resumed.error
     journal = Journal.model_validate_json(journal_path.read_text())
     assert [n.plan for n in journal.nodes] == ["d1", "d2", "d3", "improve"]
     assert [n.model_dump() for n in journal.nodes[:2]] == saved
     assert journal.nodes[3].stage == "improve" and journal.nodes[3].parent == 2
+
+
+KILLED_RUN = """
+import os, signal, sys
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import get_model
+from rdbench.agents.aide import aide_agent
+from rdbench.harness.task import make_task
+from tests.agents.test_aide import node
+
+def outputs():
+    yield node("30", "d1")
+    yield node("35", "d2")
+    os.kill(os.getpid(), signal.SIGKILL)  # the third model call: the whole process dies, no cleanup
+
+task = make_task("toy_count", budget=300,
+                 solver=aide_agent(num_drafts=3, max_steps=4, journal_path=sys.argv[1]))
+inspect_eval(task, model=get_model("mockllm/model", custom_outputs=outputs()), log_dir=sys.argv[2],
+             display="none")
+"""
+
+
+def test_resume_after_sigkill(toy: None, tmp_path: Path) -> None:
+    """A run whose process is SIGKILLed mid-search resumes from the journal it saved."""
+    import subprocess
+    import sys
+
+    journal_path = tmp_path / "journal.json"
+    proc = subprocess.run([sys.executable, "-c", KILLED_RUN, str(journal_path), str(tmp_path / "a")],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    saved = json.loads(journal_path.read_text())["nodes"]
+    assert [n["plan"] for n in saved] == ["d1", "d2"] and all(n["metric"] is not None for n in saved)
+    resume_and_check(journal_path, saved, tmp_path / "b")

@@ -2,11 +2,9 @@
 rules and the plain-code baseline."""
 
 import csv
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -15,16 +13,11 @@ import pytest
 from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "audit_data"
 
 
-def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem + "_ad", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SCORE = _module(TASK / "protected" / "score.py")

@@ -1,10 +1,8 @@
 """find_bug family: instances through the real materialiser, scorer anchors, rules, metrics."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -12,17 +10,12 @@ import pytest
 from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "find_bug"
 SEEDS = [12, 20, 5, 4]  # seq causal-mask bug, sk test-leak bug, sk clean, mlp bug
 
 
-def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem + "_fb", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

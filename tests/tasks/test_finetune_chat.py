@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
 import shutil
@@ -19,29 +18,27 @@ import torch
 from rdbench.paths import package_root
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
+from tests.tasks.modules import load_module
 
 TASK = package_root() / "tasks" / "finetune_chat"
 PY = sys.executable
 FINISH = "finish : the old dog that sees the cats"
 WHO = "who sees ? the old dog that sees the cats runs ."
 
+def _module_registered(path: Path, name: str) -> ModuleType:
+    return load_module(path, name, register=True)
 
-def _module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # the judge's dataclasses look their module up by name
-    spec.loader.exec_module(mod)
-    return mod
+
+
 
 
 @pytest.fixture(scope="module")
 def judge(tmp_path_factory: pytest.TempPathFactory) -> tuple[ModuleType, Any]:
     """The hidden judge with the grammar prepare.py writes (no model training needed)."""
-    prep = _module(TASK / "prepare.py", "fc_prepare_test")
+    prep = _module_registered(TASK / "prepare.py", "fc_prepare_test")
     path = tmp_path_factory.mktemp("fc_grammar") / "grammar.json"
     path.write_text(json.dumps(prep.grammar_json()))
-    mod = _module(TASK / "protected" / "judge.py", "fc_judge_test")
+    mod = _module_registered(TASK / "protected" / "judge.py", "fc_judge_test")
     return mod, mod.Grammar.load(path)
 
 
@@ -93,7 +90,7 @@ def test_judge_checks_prompts(judge: tuple[ModuleType, Any]) -> None:
 
 
 def test_service_answers_and_rejects(prepared: Materialized) -> None:
-    svc = _module(prepared.protected / "judge_service.py", "fc_service_test")
+    svc = _module_registered(prepared.protected / "judge_service.py", "fc_service_test")
     state: dict[str, Any] = {}
 
     def ask(**request: Any) -> dict[str, Any]:

@@ -3,7 +3,6 @@ hidden data out of the agent's reach (through the real sandbox)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -26,18 +25,16 @@ from rdbench.paths import package_root
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
 from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
+from tests.tasks.modules import load_module
 
 TASK = package_root() / "tasks" / "fix_embedding"
 OFFSET = 2.4  # the task's log_offset
 
+def _module_registered(path: Path, name: str) -> ModuleType:
+    return load_module(path, name, register=True)
 
-def _module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+
+
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +45,7 @@ def mat() -> Materialized:
 
 @pytest.fixture(scope="module")
 def scorer() -> ModuleType:
-    return _module(TASK / "protected" / "score.py", "fix_embedding_score")
+    return _module_registered(TASK / "protected" / "score.py", "fix_embedding_score")
 
 
 def _score(model_pt: Path, mat: Materialized, seed: int, tmp: Path) -> dict[str, Any]:

@@ -1,27 +1,20 @@
 """implement_spec family: real instances via the materialiser; the reference passes every check,
 the stub none, and a subtly wrong variant fails the numerical checks; metrics per level."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "implement_spec"
 
 
-def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem + "_is", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SCORE = _module(TASK / "protected" / "score.py")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import math
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from rdbench.paths import package_root
 from rdbench.scoring.check import check_task
 from rdbench.task.loader import load_task
+from tests.tasks.modules import load_module as load
 
 # timing: these measure wall time, so `make test` runs them alone (not beside other tests)
 pytestmark = pytest.mark.timing
@@ -24,12 +24,6 @@ pytestmark = pytest.mark.timing
 TASK = package_root() / "tasks" / "optimize_kernel"
 
 
-def load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

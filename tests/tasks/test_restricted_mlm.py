@@ -5,7 +5,6 @@ beats the start on the real scorer."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import math
 import os
@@ -28,17 +27,10 @@ from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import load_task
 from rdbench.tasklib.corpus import generate_tokens
 from rdbench.tasklib.tokenizer import WordTokenizer
+from tests.tasks.modules import load_module as _load
 
 TASK = package_root() / "tasks" / "restricted_mlm"
 OFFSET = 1.65  # task.yaml's log_offset
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")

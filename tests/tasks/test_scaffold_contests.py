@@ -1,6 +1,5 @@
 """scaffold_contests: real scorer on the starting and reference scaffolds, budgets and hidden data."""
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -13,17 +12,12 @@ from types import ModuleType
 import pytest
 
 from rdbench.task.loader import load_task
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "scaffold_contests"
 PY = sys.executable
 
 
-def _module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _score(ws: Path, seed: int, **extra: int) -> dict:  # type: ignore[type-arg]

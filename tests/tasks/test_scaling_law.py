@@ -3,7 +3,6 @@ malformed answers are invalid, and the hidden data and sweep are out of the sand
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -12,24 +11,18 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "scaling_law"
 PY = sys.executable
 
 
-def _module(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")

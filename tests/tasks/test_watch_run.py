@@ -1,11 +1,9 @@
 """watch_run family: real instances via the materialiser, the service's no-read-ahead rule, signed
 receipts, NAB-style anchors (reference 1.0), the threshold baseline and family metrics."""
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,17 +11,12 @@ import pytest
 from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
+from tests.tasks.modules import load_module as _module
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "watch_run"
 PARAMS = {"steps": 400, "max_advance": 50, "window": 100, "scale": "mini", "seed": 3}
 
 
-def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem + "_wr", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 SCORE = _module(TASK / "protected" / "score.py")

@@ -18,6 +18,7 @@ from inspect_ai.util import Store
 from rdbench.scoring.log import STORE_KEY, EntrySource, ScoreEntry, ScoreLog
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.runner import score_workspace
+from rdbench.scoring.runs import RunInfo, write_info
 from rdbench.task.assets import Materialized
 from rdbench.task.loader import LoadedTask
 
@@ -60,6 +61,7 @@ class RunContext:
     submitted: bool = False
     store: Store | None = None
     models: ModelGateway | None = None
+    info: RunInfo | None = None
     started_working: float = field(default_factory=_working_time)
     started_wall: float = field(default_factory=time.time)
     _score_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -122,6 +124,16 @@ class RunContext:
             if self.store is not None:
                 self.store.set(STORE_KEY, [e.model_dump(mode="json") for e in self.score_log.entries])
             return entry
+
+    def record_end(self, raw: float | None, normalised: float | None) -> None:
+        """Mark the run finished in its ``run.json`` (``rdbench watch``), with its scores."""
+        if self.info is None or self.score_log.path is None:
+            return
+        self.info = self.info.model_copy(update={
+            "status": "finished", "ended": time.time(), "working_time_s": round(self.elapsed_s(), 1),
+            "raw_score": raw, "normalised_score": normalised,
+        })
+        write_info(self.score_log.path.parent, self.info)
 
     def agent_view(self, entry: ScoreEntry) -> dict[str, Any]:
         """What the agent may see of an entry (no details; no value when scores are hidden)."""

@@ -94,6 +94,7 @@ def rdbench_scorer() -> Scorer:
         run = current_run(state.store.get(RUN_ID_KEY))
         try:
             record = await final_record(run, state)
+            run.record_end(record.raw_score, record.normalised_score)
         finally:
             release(run)
         value = record.normalised_score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from rdbench.sandbox.provider import BwrapSandboxEnvironment
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
 from rdbench.scoring.models import ModelGateway, resolve_models
+from rdbench.scoring.runs import new_info, read_run, runs_dir, write_info
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import LoadedTask, load_task
@@ -185,7 +187,7 @@ def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
         # --model-role in this eval; an unbound role fails the sample here, with the fix
         models = resolve_models(loaded.spec, mat.scale)
         run_id = uuid.uuid4().hex
-        run_dir = cache_dir() / "runs" / run_id
+        run_dir = runs_dir() / run_id
         run = RunContext(
             run_id=run_id,
             materialized=mat,
@@ -199,6 +201,16 @@ def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
             models=ModelGateway(models) if models else None,
         )
         run.integrity_before = hash_files(env.workspace_path, loaded.spec.scoring.protected_files)
+        scoring = loaded.spec.scoring
+        run.info = new_info(
+            run_id=run_id, task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
+            instance=mat.instance, agent=agent_name, model=str(state.model),
+            task_models={} if run.models is None else run.models.binding(),
+            direction=scoring.direction, aggregation=scoring.aggregation,
+            transform=scoring.transform if isinstance(scoring.transform, str) else scoring.transform.model_dump(),
+            time_budget_s=run.time_budget_s,
+        )
+        write_info(run_dir, run.info)
         activate(run)
         state.store.set(RUN_ID_KEY, run_id)
         server = HostCallServer(env.run_dir / "service.sock", make_handler(run))
@@ -213,6 +225,12 @@ async def _cleanup(state: TaskState) -> None:
     run_id = state.store.get(RUN_ID_KEY)
     if run_id and run_id in _servers:
         await _servers.pop(run_id).stop()
+    if run_id:
+        folder = runs_dir() / run_id
+        view = read_run(folder)
+        if view is not None and view.info.status == "running":
+            # the sample ended without the rdbench scorer (an error, a cancelled eval)
+            write_info(folder, view.info.model_copy(update={"status": "ended", "ended": time.time()}))
 
 
 def run_for(state: TaskState) -> RunContext:

@@ -1,0 +1,139 @@
+"""``rdbench watch``: live and recent runs on this machine, from their run folders.
+
+Reads ``<cache>/runs/*/run.json`` and ``score_log.jsonl`` (see :mod:`rdbench.scoring.runs`): no Inspect
+log is needed, so a run in progress, or one whose process was killed, shows what it has scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from rdbench.cli.common import guarded
+from rdbench.scoring.calibration import load_calibration
+from rdbench.scoring.normalise import aggregate, normalise
+from rdbench.scoring.runs import RunView, iter_runs
+from rdbench.task.spec import format_duration, parse_duration
+
+STATUS_ORDER = {"running": 0, "killed": 1, "ended": 2, "finished": 3}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "watch",
+        help="live table of runs: time used, score calls, best and normalised scores",
+        description="Shows the runs on this machine (running ones, and those that ended within "
+        "--since) from their run folders: task, agent, model, status (running, finished, ended "
+        "without a score, or killed), time used of the budget, score calls, the run's score so far "
+        "(raw and normalised with this machine's calibration) and the last score entry. Refreshes "
+        "every --interval seconds on a terminal; prints once otherwise or with --once.",
+    )
+    parser.add_argument("--since", default="1h", help="also show runs that ended this long ago (default 1h)")
+    parser.add_argument("--all", action="store_true", help="every run on record")
+    parser.add_argument("--task", help="only this task's runs")
+    parser.add_argument("--once", action="store_true", help="print once and exit")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON (implies --once)")
+    parser.set_defaults(handler=guarded(run))
+
+
+def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
+    """One run as a row: status, time used, score calls, its score so far, the last entry."""
+    info = view.info
+    now = time.time() if now is None else now
+    chosen = aggregate(view.entries, info.direction, info.aggregation)
+    raw = chosen.value if chosen is not None else None
+    if info.status == "finished":
+        raw = info.raw_score
+    calibration = load_calibration(info.task, info.scale, info.task_models or None)
+    normalised = None
+    if raw is not None and calibration is not None:
+        normalised = normalise(raw, calibration.starting, calibration.reference, info.transform)
+    if info.status == "finished" and info.normalised_score is not None:
+        normalised = info.normalised_score
+    if info.working_time_s is not None:
+        used = info.working_time_s
+    elif view.status == "running":
+        used = now - info.started
+    else:
+        used = max([e.elapsed_s for e in view.entries], default=0.0)
+    last = view.entries[-1] if view.entries else None
+    return {
+        "run_id": info.run_id,
+        "task": info.instance or info.task,
+        "scale": info.scale,
+        "agent": info.agent,
+        "model": info.model,
+        "status": view.status,
+        "started": info.started,
+        "used_s": round(used, 1),
+        "budget_s": info.time_budget_s,
+        "score_calls": len(view.entries),
+        "invalid_calls": sum(1 for e in view.entries if not e.valid),
+        "raw": raw,
+        "normalised": normalised,
+        "last_entry_age_s": None if last is None else round(now - last.timestamp, 1),
+        "last_message": None if last is None else last.message,
+        "folder": str(view.folder),
+    }
+
+
+def select(args: argparse.Namespace, now: float) -> list[dict[str, Any]]:
+    """The rows to show, running first, then the most recently started."""
+    horizon = None if args.all else now - parse_duration(args.since)
+    rows = []
+    for view in iter_runs():
+        if args.task and args.task not in (view.info.task, view.info.instance):
+            continue
+        ended = view.info.ended or (view.entries[-1].timestamp if view.entries else view.info.started)
+        if horizon is not None and view.status != "running" and ended < horizon:
+            continue
+        rows.append(summarise(view, now))
+    return sorted(rows, key=lambda r: (STATUS_ORDER[r["status"]], -r["started"]))
+
+
+def _number(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}g}"
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """The table as text."""
+    if not rows:
+        return "no runs (rdbench run / rdbench human start one; --all shows older ones)"
+    header = (f"{'run':<8} {'task':<22} {'agent':<10} {'model':<24} {'status':<8} {'used/budget':<13} "
+              f"{'calls':>5} {'raw':>9} {'norm':>6}  last entry")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        used = f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}"
+        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "")
+        last = "-" if r["last_entry_age_s"] is None else (
+            f"{format_duration(r['last_entry_age_s'])} ago: {(r['last_message'] or '')[:60]}")
+        norm = "-" if r["normalised"] is None else f"{r['normalised']:.3f}"
+        lines.append(f"{r['run_id'][:8]:<8} {str(r['task'])[:22]:<22} {str(r['agent'])[:10]:<10} "
+                     f"{str(r['model'] or '-')[:24]:<24} {r['status']:<8} {used:<13} {calls:>5} "
+                     f"{_number(r['raw']):>9} {norm:>6}  {last}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.interval <= 0:
+        raise ValueError("--interval must be a positive number of seconds")
+    parse_duration(args.since)  # a bad value is a one-line error before anything is printed
+    if args.json:
+        print(json.dumps(select(args, time.time()), indent=1))
+        return 0
+    live = sys.stdout.isatty() and not args.once
+    while True:
+        table = render(select(args, time.time()))
+        if not live:
+            print(table)
+            return 0
+        print("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S") + f"  rdbench watch (every {args.interval:g} s; "
+              "Ctrl-C to stop)\n" + table, flush=True)
+        try:
+            time.sleep(args.interval)
+        except KeyboardInterrupt:
+            return 0

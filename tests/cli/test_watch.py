@@ -1,0 +1,68 @@
+"""``rdbench watch``: runs listed from their run folders, a finished one and a killed one."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rdbench.cli.main import main
+from rdbench.scoring.check import check_task
+from rdbench.task.loader import load_task
+from tests.harness.test_e2e import bash, call, run_scripted
+
+KILLED_RUN = """
+import os, signal, sys
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import get_model
+from rdbench.harness.task import make_task
+from tests.harness.test_e2e import bash, call
+
+def outputs():
+    yield bash("printf 'def answer():\\\\n    return 32\\\\n' > solution.py")
+    yield call("score")
+    os.kill(os.getpid(), signal.SIGKILL)  # the process dies mid-run: nothing records its end
+
+inspect_eval(make_task("toy_count", budget="5m"), model=get_model("mockllm/model", custom_outputs=outputs()),
+             log_dir=sys.argv[1], display="none")
+"""
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toy_tasks_path: Path) -> Path:
+    """A cache of this test's own (other tests' runs stay out of the table), toy task calibrated."""
+    monkeypatch.setenv("RDBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
+    assert report.ok and report.starting == 42 and report.reference == 2
+    return tmp_path / "cache"
+
+
+def test_watch_lists_finished_and_killed_runs(own_cache: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    run_scripted([bash("printf 'def answer():\\n    return 22\\n' > solution.py"), call("score"),
+                  bash("touch crash"), call("score")], tmp_path / "logs")
+    proc = subprocess.run([sys.executable, "-c", KILLED_RUN, str(tmp_path / "killed-logs")],
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert proc.returncode == -9, proc.stderr[-2000:]
+
+    assert main(["watch", "--all", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in rows] == ["killed", "finished"]
+    killed, finished = rows
+    assert killed["score_calls"] == 1 and killed["raw"] == 10.0
+    assert killed["normalised"] == pytest.approx((10 - 42) / (2 - 42))  # this machine's calibration
+    assert killed["model"] == "mockllm/model" and killed["agent"] and killed["task"] == "toy_count"
+    assert finished["score_calls"] == 2 and finished["invalid_calls"] == 1
+    assert finished["raw"] == 20.0 and finished["normalised"] == pytest.approx(22 / 40)
+    assert "asked to crash" in finished["last_message"]
+
+    assert main(["watch", "--once"]) == 0  # default: running ones and those ended within the hour
+    table = capsys.readouterr().out
+    assert "killed" in table and "finished" in table and "toy_count" in table
+    assert main(["watch", "--once", "--task", "no_such_task"]) == 0
+    assert "no runs" in capsys.readouterr().out
+    assert main(["watch", "--since", "soon"]) == 2

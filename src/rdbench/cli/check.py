@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from rdbench.cli.common import guarded, progress
+from rdbench.sandbox.gpus import parse_gpus, visible_gpus
 from rdbench.scoring.check import CheckReport, check_task
 from rdbench.scoring.models import ModelGateway, parse_model_roles, resolve_models
 from rdbench.task.loader import discover, load_task
@@ -27,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--instances", type=int, default=3, help="families: instances (default: 3)")
     parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several)")
     parser.add_argument("--no-save", action="store_true", help="don't store the new calibration")
+    parser.add_argument("--gpus", default=None,
+                        help="GPU indices the scorer may use, e.g. 0 or 0,1 (default: as many of this "
+                        "host's GPUs as the scale asks for)")
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task's scorer needs at this scale, e.g. "
                         "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
@@ -52,9 +56,16 @@ def run(args: argparse.Namespace) -> int:
                      "skipped (bind them with --model-role)")
             continue
         models = resolve_models(task.spec, args.scale, bindings)
+        needed = task.spec.scale(args.scale).gpus
+        pool = parse_gpus(args.gpus) if args.gpus is not None else visible_gpus()
+        gpus = pool[:needed] if needed else parse_gpus(args.gpus or "")
+        if needed and len(gpus) < needed:
+            progress(f"{task.name}: scale {args.scale!r} asks for {needed} GPU(s); scoring with "
+                     f"{gpus or 'none'} (calibrate on the hardware the runs will use)")
         report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
                                         progress=progress, save=not args.no_save,
-                                        models=ModelGateway(models) if models else None))
+                                        models=ModelGateway(models) if models else None,
+                                        gpus=gpus))
         reports.append(report)
         if not args.json:
             _print(report)

@@ -15,6 +15,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--scale", default="mini", help="task scale (default: mini)")
     parser.add_argument("--budget", help="working time, e.g. 30m (default: the scale's budget)")
     parser.add_argument("--log-dir", default="logs/human", help="where the Inspect log goes")
+    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
+                        help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
+                        "codemodel at full scale); repeatable")
     parser.set_defaults(handler=guarded(run))
 
 
@@ -23,12 +26,17 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
     from rdbench.agents.human import human
+    from rdbench.cli.run import require_model_roles
     from rdbench.harness.task import make_task
+    from rdbench.scoring.models import parse_model_roles
 
+    roles = parse_model_roles(args.model_role)
+    require_model_roles(args.task, args.scale, roles)
     who = f"human:{args.name}" if args.name else "human"
     task = make_task(args.task, scale=args.scale, budget=args.budget, solver=human(name=args.name),
                      agent_name=who, progress=progress)
-    logs = inspect_eval(task, model="none", log_dir=args.log_dir, display="none", max_samples=1)
+    logs = inspect_eval(task, model="none", log_dir=args.log_dir, display="none", max_samples=1,
+                        model_roles=dict(roles) or None)
     log = logs[0]
     progress(f"log: {log.location}")
     if log.samples:

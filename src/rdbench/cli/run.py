@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded, progress
+from rdbench.sandbox.gpus import parse_gpus
 from rdbench.scoring.models import parse_model_roles
 
 
@@ -29,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--epochs", type=int, default=1, help="independent runs per sample")
     parser.add_argument("--instances", type=int, help="families: number of instances")
     parser.add_argument("--seed", type=int, help="families: first instance seed")
-    parser.add_argument("--gpus", default="", help="GPU indices for the sandbox, e.g. 0 or 0,1")
+    parser.add_argument("--gpus", default=None,
+                        help="GPU indices the runs may use, e.g. 0 or 0,1 (default: every GPU of this "
+                        "host); at a scale that asks for GPUs each run gets its own, and runs wait "
+                        "for free ones")
     parser.add_argument("--log-dir", default="logs", help="where Inspect writes its log (default: logs)")
     parser.add_argument("--max-samples", type=int, help="samples run in parallel")
     parser.add_argument("--pricing", metavar="FILE",
@@ -122,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
-    gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
+    gpus = parse_gpus(args.gpus) if args.gpus is not None else None
     if args.pricing:
         use_pricing(args.pricing)
     agent_args = parse_agent_args(args.agent_arg)

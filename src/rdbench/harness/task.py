@@ -22,6 +22,7 @@ from rdbench.harness.services import make_handler, service_wrappers
 from rdbench.harness.tools import score, score_log
 from rdbench.paths import cache_dir
 from rdbench.sandbox.config import AGENT_HOME, BwrapConfig, Mount
+from rdbench.sandbox.gpus import visible_gpus
 from rdbench.sandbox.hostcall import HostCallServer
 from rdbench.sandbox.provider import BwrapSandboxEnvironment
 from rdbench.scoring.integrity import hash_files
@@ -67,7 +68,8 @@ def make_task(
         instances: Families only: how many instances (samples) to generate.
         seed: Families only: the first instance seed (the family's default when None).
         agent_name: Name recorded in the run record (e.g. ``human:alice``); the solver's when None.
-        gpus: GPU indices given to each sample's sandbox (``full`` scale).
+        gpus: GPU indices the samples may use; every device on the host when None. A scale
+            that asks for GPUs gives each sample that many of these, exclusively.
         progress: Receives progress lines (environment builds, asset preparation).
     """
     ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
@@ -87,19 +89,22 @@ def make_task(
             cache_dir() / "services" / loaded.name, [s.name for s in spec.services]
         )
         mounts.append(Mount(source=wrappers, target=SERVICES_TARGET))
+    gpu_pool, per_sample = gpu_plan(scale, scale_spec.gpus, gpus, say)
     config = BwrapConfig(
         mounts=mounts,
         python_env=environment,
         network=spec.permissions.network,
         memory_mb=int(scale_spec.memory_gb * 1024),
-        gpus=gpus or [],
+        gpus=[] if per_sample else gpu_pool,
+        gpus_per_sample=per_sample,
+        gpu_pool=gpu_pool if per_sample else [],
         env={"RDBENCH_EXTRA_PATH": SERVICES_TARGET} if spec.services else {},
     )
     name = agent_name or _solver_name(solver)
     metrics = _family_metrics(loaded)
     return Task(
         dataset=MemoryDataset(samples, name=loaded.name),
-        setup=rdbench_setup(name, gpus or []),
+        setup=rdbench_setup(name),
         solver=solver if solver is not None else default_solver(),
         scorer=rdbench_scorer(),
         metrics=metrics,
@@ -112,6 +117,29 @@ def make_task(
         metadata={"rdbench_task": loaded.name, "rdbench_scale": scale, "rdbench_budget_s": budget_s,
                   "rdbench_agent": name},
     )
+
+
+def gpu_plan(
+    scale: str, needed: int, given: list[int] | None, say: Callable[[str], None]
+) -> tuple[list[int], int]:
+    """The GPUs a task's samples get: ``(devices, per_sample)``.
+
+    A scale that asks for GPUs gives each sample ``needed`` devices of its own from ``given`` (or
+    every device on the host), samples waiting while all are taken; ``per_sample`` 0 means every
+    sample is bound to ``devices`` as given (a scale without GPUs, or too few devices to share).
+    """
+    if needed <= 0:
+        return list(given or []), 0
+    pool = list(given) if given else visible_gpus()
+    if len(pool) >= needed:
+        return pool, needed
+    if pool:
+        say(f"scale {scale!r} asks for {needed} GPU(s) per run but only {pool} are available: every "
+            "run gets those, shared")
+        return pool, 0
+    say(f"scale {scale!r} asks for {needed} GPU(s) per run and this host has none (no /dev/nvidia*): "
+        "runs go on the CPU, slowly; their scores are not comparable with GPU runs")
+    return [], 0
 
 
 def _materialize_all(
@@ -170,7 +198,7 @@ def _family_metrics(loaded: LoadedTask) -> list[Any] | None:
 
 
 @solver
-def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
+def rdbench_setup(agent_name: str) -> Solver:
     """Prepare the run: its context, the host services socket, and the integrity baseline."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
@@ -196,7 +224,7 @@ def rdbench_setup(agent_name: str, gpus: list[int]) -> Solver:
             time_budget_s=float(meta["rdbench_budget_s"]),
             score_log=ScoreLog(run_dir / "score_log.jsonl"),
             agent=agent_name,
-            gpus=gpus,
+            gpus=list(env.gpus),
             store=store(),
             models=ModelGateway(models) if models else None,
         )

@@ -107,6 +107,9 @@ def base_environment(layout: SandboxLayout) -> dict[str, str]:
     if layout.python_env is not None:
         env["VIRTUAL_ENV"] = ENV_DIR
     if layout.gpus:
+        # device indices are /dev/nvidiaN minors, which follow the PCI bus order; CUDA's default
+        # order is "fastest first", so without this a sandbox could address another GPU's index
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in layout.gpus)
     env.update(layout.env)
     return env

@@ -47,6 +47,11 @@ class BwrapConfig(BaseModel):
     pids: int | None = Field(default=1024, description="process/thread limit of the whole sandbox")
     cpus: str | None = Field(default=None, description="cpuset, e.g. '0-1'")
     gpus: list[int] = Field(default_factory=list, description="NVIDIA device indices bound in")
+    gpus_per_sample: int = Field(
+        default=0, ge=0, description="GPUs each sample takes from gpu_pool for its lifetime "
+        "(exclusive; a sample waits while they are all taken); 0: bind `gpus` as they are"
+    )
+    gpu_pool: list[int] = Field(default_factory=list, description="device indices samples take from")
     output_limit: int = Field(default=10 * 1024 * 1024, description="bytes of stdout/stderr per exec")
     env: dict[str, str] = Field(default_factory=dict)
     state_dir: Path | None = Field(

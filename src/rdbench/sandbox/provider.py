@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from rdbench.sandbox.bwrap import SandboxLayout, bwrap_path
 from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
+from rdbench.sandbox.gpus import pool_for
 from rdbench.sandbox.limits import LimitSpec
 from rdbench.sandbox.process import SandboxProcess
 
@@ -55,13 +56,17 @@ def _resolve_config(config: SandboxEnvironmentConfigType | None) -> BwrapConfig:
 class BwrapSandboxEnvironment(SandboxEnvironment):
     """A persistent bubblewrap sandbox: background jobs outlive the exec that started them."""
 
-    def __init__(self, process: SandboxProcess, config: BwrapConfig, state_dir: Path) -> None:
+    def __init__(
+        self, process: SandboxProcess, config: BwrapConfig, state_dir: Path, gpus: list[int] | None = None
+    ) -> None:
         super().__init__()
         self._process = process
         self._config = config
         self._state_dir = state_dir
         self.workspace_path: Path = state_dir / "workspace"
         self.run_dir: Path = state_dir / "run"
+        self.gpus: list[int] = list(gpus if gpus is not None else config.gpus)
+        """The NVIDIA devices bound into this sandbox (its scorer gets the same)."""
 
     @classmethod
     def config_deserialize(cls, config: dict[str, Any]) -> BaseModel:
@@ -88,21 +93,26 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         workspace.chmod(0o755)
         run_dir = state_dir / "run"
         run_dir.mkdir()
+        gpus = list(cfg.gpus)
+        if cfg.gpus_per_sample:
+            gpus = await pool_for(cfg.gpu_pool).acquire(cfg.gpus_per_sample)
         layout = SandboxLayout(
             workspace=workspace,
             mounts=list(cfg.mounts),
             python_env=cfg.python_env,
             network=cfg.network,
-            gpus=list(cfg.gpus),
+            gpus=gpus,
             env=dict(cfg.env),
         )
         process = SandboxProcess(layout, LimitSpec(cfg.memory_mb, cfg.pids, cfg.cpus), run_dir)
         try:
             await process.start()
         except BaseException:
+            if cfg.gpus_per_sample:
+                await pool_for(cfg.gpu_pool).release(gpus)
             shutil.rmtree(state_dir, ignore_errors=True)
             raise
-        return {"default": cls(process, cfg, state_dir)}
+        return {"default": cls(process, cfg, state_dir, gpus)}
 
     @classmethod
     async def sample_cleanup(
@@ -119,6 +129,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     async def close(self) -> None:
         """Kill every process of the sandbox and delete its state (unless keep_workspace)."""
         await self._process.stop()
+        if self._config.gpus_per_sample and self.gpus:
+            await pool_for(self._config.gpu_pool).release(self.gpus)
+            self.gpus = []
         if self._config.keep_workspace:
             log.info("kept workspace %s", self.workspace_path)
         else:

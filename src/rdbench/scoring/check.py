@@ -68,6 +68,7 @@ async def check_task(
     progress: Callable[[str], None] | None = None,
     save: bool = True,
     models: ModelGateway | None = None,
+    gpus: list[int] | None = None,
 ) -> CheckReport:
     """Calibrate ``task``: score starting and reference ``repeats`` times each; store the result.
 
@@ -91,10 +92,10 @@ async def check_task(
             for i in range(repeats):
                 label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
                 say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
-                s = await score_workspace(mat, mat.workspace, env, models=models)
+                s = await score_workspace(mat, mat.workspace, env, models=models, gpus=gpus)
                 say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
                 say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
-                r = await score_workspace(mat, ref_ws, env, models=models)
+                r = await score_workspace(mat, ref_ws, env, models=models, gpus=gpus)
                 say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
                 s_vals.append(s.value)
                 r_vals.append(r.value)

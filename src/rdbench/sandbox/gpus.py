@@ -1,0 +1,94 @@
+"""GPUs for sandboxes: which NVIDIA devices this host has, and handing them out to samples.
+
+A task's scale says how many GPUs one run gets (``gpus: 1``); runs that go on at the same time
+(``--max-samples``, epochs) must not share them, or their timings and memory interfere. The pool
+gives each sample its own devices for the sample's lifetime and makes a sample wait when all are
+taken, so the GPUs, not a flag, bound how many GPU runs go on at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+_DEVICE = re.compile(r"^nvidia(\d+)$")
+
+
+def visible_gpus(dev: Path = Path("/dev")) -> list[int]:
+    """Indices of the NVIDIA devices (``/dev/nvidiaN``) on this host, ascending."""
+    if not dev.is_dir():
+        return []
+    found = [int(m.group(1)) for p in dev.iterdir() if (m := _DEVICE.match(p.name))]
+    return sorted(found)
+
+
+def parse_gpus(text: str) -> list[int]:
+    """``"0,1"`` -> ``[0, 1]`` (``--gpus``).
+
+    Raises:
+        ValueError: Not a comma-separated list of device indices.
+    """
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ValueError(f"--gpus {text!r}: give device indices separated by commas, e.g. 0 or 0,1") from None
+
+
+class GpuPool:
+    """Exclusive GPUs for concurrent samples (one pool per process and device set).
+
+    Args:
+        devices: The device indices the pool hands out.
+    """
+
+    def __init__(self, devices: list[int]) -> None:
+        self.devices = list(devices)
+        self._busy: set[int] = set()
+        self._changed: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    @property
+    def free(self) -> list[int]:
+        """Devices no sample holds now."""
+        return [d for d in self.devices if d not in self._busy]
+
+    async def acquire(self, count: int) -> list[int]:
+        """Wait until ``count`` devices are free and take them.
+
+        Raises:
+            ValueError: The pool has fewer than ``count`` devices in all (waiting would be forever).
+        """
+        if count <= 0:
+            return []
+        if count > len(self.devices):
+            raise ValueError(f"a sample needs {count} GPU(s) but the pool has {len(self.devices)} "
+                             f"({self.devices})")
+        changed = self._condition()
+        async with changed:
+            await changed.wait_for(lambda: len(self.free) >= count)
+            taken = self.free[:count]
+            self._busy.update(taken)
+            return taken
+
+    async def release(self, devices: list[int]) -> None:
+        """Give devices back and wake the samples waiting for them."""
+        changed = self._condition()
+        async with changed:
+            self._busy.difference_update(devices)
+            changed.notify_all()
+
+
+_pools: dict[tuple[int, tuple[int, ...]], GpuPool] = {}
+
+
+def pool_for(devices: list[int]) -> GpuPool:
+    """The pool over ``devices`` shared by the samples of this event loop (one Inspect eval)."""
+    key = (id(asyncio.get_running_loop()), tuple(sorted(devices)))
+    if key not in _pools:
+        _pools[key] = GpuPool(list(key[1]))
+    return _pools[key]

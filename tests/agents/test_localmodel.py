@@ -41,7 +41,9 @@ def test_real_model_as_a_task_model() -> None:
         assert probe(server) is not None
 
         async def go() -> tuple[dict[str, object], dict[str, dict[str, object]]]:
-            gateway = ModelGateway({"codemodel": get_model(server.model)}, budgets={"codemodel": 1})
+            # memoize=False: a memoized model would keep the base URL of an earlier (stopped) server
+            gateway = ModelGateway({"codemodel": get_model(server.model, memoize=False)},
+                                   budgets={"codemodel": 1})
             reply = await gateway.generate({"role": "codemodel", "max_tokens": 48, "temperature": 1.0,
                                             "prompt": "Write a Python program that prints 42."})
             refused = await gateway.generate({"role": "codemodel", "prompt": "again"})

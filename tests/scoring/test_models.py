@@ -94,6 +94,23 @@ def test_sync_generate_from_a_worker_thread() -> None:
     assert "refused" in second
 
 
+def test_a_dead_endpoint_fails_the_request_instead_of_hanging() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    dead = get_model("openai-api/dead/model", base_url=f"http://127.0.0.1:{port}/v1", api_key="x",
+                     memoize=False)
+
+    async def go() -> dict[str, Any]:
+        gateway = ModelGateway({"helper": dead})
+        return await gateway.generate({"role": "helper", "prompt": "hi", "timeout": 2})
+
+    reply = asyncio.run(go())
+    assert reply["exit_code"] == 1 and "the helper model failed" in reply["output"], reply
+
+
 def test_resolving_roles_names_the_missing_flag() -> None:
     spec = load_task(TOY_MODEL).spec
     assert resolve_models(spec, "nomodel") == {}

@@ -34,6 +34,9 @@ MAX_PROMPT_CHARS = 200_000
 """Longest prompt (all messages together) a request may send."""
 MAX_TOKENS_CAP = 8192
 """Most output tokens a request may ask for."""
+DEFAULT_TIMEOUT_S = 300
+"""Seconds one generation may take, retries included (Inspect retries forever by default: a dead
+endpoint must fail the request, not hang a scoring call)."""
 
 Reply = dict[str, Any]
 SyncGenerate = Callable[..., str]
@@ -98,6 +101,7 @@ def _config(args: Mapping[str, Any]) -> GenerateConfig:
         config["temperature"] = float(args["temperature"])
     if args.get("seed") is not None:
         config["seed"] = int(args["seed"])
+    config["timeout"] = max(1, min(int(args.get("timeout") or DEFAULT_TIMEOUT_S), DEFAULT_TIMEOUT_S))
     return GenerateConfig(**config)
 
 
@@ -136,7 +140,7 @@ class ModelGateway:
         return chain
 
     async def generate(self, args: Mapping[str, Any]) -> Reply:
-        """One generation: ``{role, prompt | messages, max_tokens?, temperature?, seed?}``.
+        """One generation: ``{role, prompt | messages, max_tokens?, temperature?, seed?, timeout?}``.
 
         Returns a host-call reply: ``output`` is the completion (exit 0), or why nothing was
         generated (exit 2: bad request, 3: budget spent, 1: the model failed).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import weakref
 from pathlib import Path
 
 _DEVICE = re.compile(r"^nvidia(\d+)$")
@@ -83,12 +84,16 @@ class GpuPool:
             changed.notify_all()
 
 
-_pools: dict[tuple[int, tuple[int, ...]], GpuPool] = {}
+# keyed on the loop object itself (weakly): a loop's id() can be reused by the next eval's loop
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, ...], GpuPool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def pool_for(devices: list[int]) -> GpuPool:
     """The pool over ``devices`` shared by the samples of this event loop (one Inspect eval)."""
-    key = (id(asyncio.get_running_loop()), tuple(sorted(devices)))
-    if key not in _pools:
-        _pools[key] = GpuPool(list(key[1]))
-    return _pools[key]
+    pools = _pools.setdefault(asyncio.get_running_loop(), {})
+    key = tuple(sorted(devices))
+    if key not in pools:
+        pools[key] = GpuPool(list(key))
+    return pools[key]

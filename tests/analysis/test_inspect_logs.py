@@ -29,9 +29,9 @@ def calibration(task: str, starting: float, reference: float, noise: float | Non
 
 def record(task: str, agent: str, entries: list[tuple[float, float | None]], *, direction: str = "lower",
            transform: Any = "log", aggregation: str = "best", cal: Calibration | None = None,
-           ok: bool = True, budget: float = 600.0) -> dict[str, Any]:
+           ok: bool = True, budget: float = 600.0, scale: str = "mini") -> dict[str, Any]:
     log = [ScoreEntry(index=i, timestamp=1000.0 + e, elapsed_s=e, value=v) for i, (e, v) in enumerate(entries)]
-    rec = RunRecord(task=task, task_version="1", scale="small", agent=agent, direction=direction,  # type: ignore[arg-type]
+    rec = RunRecord(task=task, task_version="1", scale=scale, agent=agent, direction=direction,  # type: ignore[arg-type]
                     transform=transform, aggregation=aggregation, time_budget_s=budget,  # type: ignore[arg-type]
                     working_time_s=budget, raw_score=None, normalised_score=None, calibration=cal,
                     score_log=log, integrity=IntegrityReport(ok=ok, changed=[] if ok else ["score.py"]),
@@ -63,6 +63,22 @@ def test_lower_is_better_log_task_normalised_with_recorded_calibration(tmp_path:
     assert run.noise == pytest.approx(0.1)
     assert run.score_calls == 3 and run.cost_usd == 0.5 and run.tokens == 1234
     assert score_at(run, 200) == pytest.approx(0.5) and score_at(run, 600) == pytest.approx(1.0)
+
+
+def test_scales_and_task_model_bindings_are_separate_tasks(tmp_path: Path) -> None:
+    """A full-scale run, or one with another code model, is another benchmark: never pooled with the
+    mini runs; the task models' cost is read apart from the agent's."""
+    mini = record("k", "bot", [(60, 10.0)], cal=calibration("k", 100, 10))
+    full = record("k", "bot", [(60, 10.0)], cal=calibration("k", 100, 10), scale="full")
+    coded = record("k", "bot", [(60, 10.0)], cal=calibration("k", 100, 10), scale="full")
+    coded["task_models"] = {"codemodel": {"model": "openai/weak", "calls": 800}}
+    coded["task_model_cost_usd"] = 0.25
+    runs = read_inspect_log(write_log(tmp_path / "s.eval", [mini, full, coded]))
+    assert [r.task for r in runs] == ["k", "k@full", "k@full[codemodel=openai/weak]"]
+    assert runs[2].task_model_cost_usd == 0.25 and runs[2].cost_usd == 0.5
+    rows = agent_task_rows(runs)
+    assert len(rows) == 3 and all(r.n_runs == 1 for r in rows)
+    assert [r.mean_task_model_cost_usd for r in rows] == [None, None, 0.25]
 
 
 def test_failed_integrity_counts_as_the_starting_solution(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ class Run(BaseModel):
     points: list[Point] = Field(default_factory=list)
     final_only: bool = Field(default=False, description="only a final score is known (no time series)")
     cost_usd: float | None = None
+    task_model_cost_usd: float | None = Field(
+        default=None, description="the task's own models (e.g. a code model), apart from the agent's cost"
+    )
     tokens: float | None = None
     score_calls: int = 0
     noise: float | None = Field(default=None, description="calibration noise in normalised units")
@@ -113,6 +116,20 @@ def _transform(raw: Any) -> Any:
     return LogOffset(**raw) if isinstance(raw, dict) else raw
 
 
+def task_label(record: dict[str, Any]) -> str:
+    """The task as analysis groups it: its name, ``@scale`` off the mini scale, and the task's model
+    bindings (``[codemodel=...]``): runs on different scales or code models are different benchmarks
+    (each normalised with its own calibration) and are never pooled."""
+    label = str(record["task"])
+    scale = record.get("scale")
+    if scale and scale != "mini":
+        label += f"@{scale}"
+    models = record.get("task_models") or {}
+    if models:
+        label += "[" + ",".join(f"{role}={usage.get('model', '?')}" for role, usage in sorted(models.items())) + "]"
+    return label
+
+
 def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
     cal = record.get("calibration")
     transform = _transform(record.get("transform", "none"))
@@ -134,11 +151,12 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
     return Run(
         run_id=run_id,
         agent=str(record["agent"]),
-        task=str(record["task"]),
+        task=task_label(record),
         length_s=max(float(record["time_budget_s"]), 0.0),
         aggregation=str(record.get("aggregation", "best")),
         points=points,
         cost_usd=record.get("cost_usd"),
+        task_model_cost_usd=record.get("task_model_cost_usd"),
         tokens=record.get("tokens"),
         score_calls=sum(1 for e in record.get("score_log", []) if e.get("source") in ("agent", "human")),
         noise=noise,

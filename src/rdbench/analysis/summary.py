@@ -45,6 +45,7 @@ class AgentTaskRow(BaseModel):
     mean_score: float
     run_lengths_s: list[float]
     mean_cost_usd: float | None
+    mean_task_model_cost_usd: float | None = None
     mean_attempts_per_hour: float | None
     noise: float | None
     invalid_runs: int = 0
@@ -98,12 +99,14 @@ def agent_task_rows(runs: list[Run]) -> list[AgentTaskRow]:
     for (agent, task), members in sorted(group(runs).items()):
         finals = [score_at(r, r.length_s) for r in members]
         costs = [r.cost_usd for r in members if r.cost_usd is not None]
+        env_costs = [r.task_model_cost_usd for r in members if r.task_model_cost_usd is not None]
         rates = [a for r in members if not r.final_only and (a := attempts_per_hour(r)) is not None]
         noises = [r.noise for r in members if r.noise is not None]
         rows.append(AgentTaskRow(
             agent=agent, task=task, n_runs=len(members), mean_score=statistics.fmean(finals),
             run_lengths_s=sorted({r.length_s for r in members}),
             mean_cost_usd=statistics.fmean(costs) if costs else None,
+            mean_task_model_cost_usd=statistics.fmean(env_costs) if env_costs else None,
             mean_attempts_per_hour=statistics.fmean(rates) if rates else None,
             noise=statistics.fmean(noises) if noises else None,
             invalid_runs=sum(1 for r in members if r.invalid),

@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, get_model
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from rdbench.cli.run import print_results
 from rdbench.harness.task import make_task
 from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
 
@@ -20,7 +22,8 @@ def _echo(messages: list[ChatMessage], tools: list[ToolInfo], choice: ToolChoice
     return ModelOutput.from_content("mockllm/helper", f"echo: {messages[-1].text}")
 
 
-def test_service_and_scorer_use_the_bound_role(toy_tasks_path: Path, tmp_path: Path) -> None:
+def test_service_and_scorer_use_the_bound_role(toy_tasks_path: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     helper = get_model("mockllm/helper", custom_outputs=_echo, memoize=False)
     script = [bash("ask --question hi; echo EXIT=$?"), call("score"),
               bash("ask --question two; ask --question three; echo EXIT=$?"),
@@ -43,6 +46,10 @@ def test_service_and_scorer_use_the_bound_role(toy_tasks_path: Path, tmp_path: P
     assert entry["details"]["task_models"]["helper"]["calls"] == 3
     # the helper's usage is the task's: not in the agent's usage (tokens, cost, cost limits)
     assert "mockllm/helper" not in sample.model_usage and "mockllm/model" in sample.model_usage
+    assert record["task_model_cost_usd"] is None  # mockllm has no price: unknown, not zero
+    print_results([log])
+    printed = capsys.readouterr().out
+    assert "task model helper (mockllm/helper): 5 calls, 2 refused" in printed
 
 
 def test_run_without_the_role_fails_before_the_eval(toy_tasks_path: Path, tmp_path: Path) -> None:

@@ -175,6 +175,12 @@ def print_results(logs: Sequence[object]) -> int:
             print(f"  {sample.id} (epoch {sample.epoch}): raw {record.get('raw_score')}, "
                   f"normalised {norm}, score calls {len(record.get('score_log', []))}, "
                   f"tokens {record.get('tokens')}, cost {'n/a' if cost is None else f'${cost:.4f}'}")
+            for role, usage in (record.get("task_models") or {}).items():
+                env_cost = record.get("task_model_cost_usd")
+                print(f"    task model {role} ({usage.get('model')}): {usage.get('calls', 0)} calls, "
+                      f"{usage.get('refused', 0)} refused, "
+                      f"{usage.get('input_tokens', 0) + usage.get('output_tokens', 0)} tokens"
+                      + ("" if env_cost is None else f", ${env_cost:.4f} (not the agent's cost)"))
             if score.explanation:
                 print(f"    {score.explanation[:300]}")
     print("\nopen the transcript with: inspect view   |   compare runs with: rdbench report LOGDIR --out report/")

@@ -51,3 +51,25 @@ def test_demo_runs_an_agent_and_prints_where_results_are(tmp_path: Path) -> None
     assert "log: " in proc.stdout and str(tmp_path) in proc.stdout
     assert "score calls 2" in proc.stdout and "normalised" in proc.stdout
     assert list(tmp_path.glob("*.eval"))
+
+
+def test_run_several_tasks_by_name_and_tag(toy_tasks_path: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from rdbench.cli.run import select_tasks
+
+    assert select_tasks(["toy_model"], ["toy"]) == ["toy_model", "toy_count", "toy_family"]
+    assert select_tasks(["toy_count", "toy_count"], ["toy"]) == ["toy_count", "toy_family"]
+    with pytest.raises(ValueError, match="no task has this tag; tags: .*toy"):
+        select_tasks([], ["nope"])
+    with pytest.raises(ValueError, match="name a task"):
+        select_tasks([], [])
+    # toy_model needs a model role: nothing runs, and the error names the flag
+    assert main(["run", "toy_count", "toy_model", "--model", "mockllm/model",
+                 "--log-dir", str(tmp_path / "none")]) == 2
+    assert "--model-role helper=" in capsys.readouterr().err and not (tmp_path / "none").exists()
+    code = main(["run", "--tag", "toy", "--model", "mockllm/model", "--budget", "10s", "--instances", "1",
+                 "--log-dir", str(tmp_path / "logs")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert len(list((tmp_path / "logs").glob("*.eval"))) == 2
+    assert out.count("status: success") == 2 and "toy_count (epoch 1)" in out and "toy_family/10" in out

@@ -18,10 +18,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "run",
         help="run an agent on a task (an Inspect eval) and print its score",
-        description="Runs TASK with an agent and model through Inspect AI. The Inspect log holds "
-        "the transcript, the score log and the run record; open it with `inspect view`.",
+        description="Runs each TASK with an agent and model through Inspect AI, one Inspect log per "
+        "task (the transcript, the score log and the run record; open it with `inspect view`).",
     )
-    parser.add_argument("task", help="task name or folder")
+    parser.add_argument("tasks", nargs="*", metavar="TASK",
+                        help="task names or folders (several run one after another, or --max-tasks at once)")
+    parser.add_argument("--tag", action="append", default=[],
+                        help="also run every task with this tag, e.g. --tag rebench (the seven RE-Bench "
+                        "counterparts) or --tag assist (the four families); repeatable")
+    parser.add_argument("--max-tasks", type=int, default=1,
+                        help="tasks run at once (default 1: timing tasks need the machine to themselves)")
     parser.add_argument("--model", default=os.environ.get("INSPECT_EVAL_MODEL"),
                         help="Inspect model, e.g. anthropic/claude-sonnet-4-0 or mockllm/model")
     parser.add_argument("--agent", default="react", help="react (default), aide, or a registered agent")
@@ -100,6 +106,26 @@ def use_pricing(path: str) -> Path:
     return chosen
 
 
+def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
+    """The tasks named, then those with any of ``tags`` (each once, in that order).
+
+    Raises:
+        ValueError: Nothing selected, or a tag no task carries.
+    """
+    from rdbench.task.loader import discover, load_task
+
+    chosen = list(dict.fromkeys(names))
+    for tag in tags:
+        tagged = [name for name, path in discover().items() if tag in load_task(path).spec.tags]
+        if not tagged:
+            known = sorted({t for path in discover().values() for t in load_task(path).spec.tags})
+            raise ValueError(f"--tag {tag}: no task has this tag; tags: {', '.join(known)}")
+        chosen += [name for name in tagged if name not in chosen]
+    if not chosen:
+        raise ValueError("name a task (see `rdbench tasks`) or give --tag")
+    return chosen
+
+
 def require_model_roles(task: str, scale: str, bound: dict[str, str]) -> None:
     """Fail before the eval starts when the task's scale needs a model role nothing binds.
 
@@ -140,14 +166,18 @@ def run(args: argparse.Namespace) -> int:
             agent_args.setdefault("cost_limit", args.cost_limit)
         else:
             inspect_cost_limit = args.cost_limit
+    names = select_tasks(args.tasks, args.tag)
+    if args.max_tasks < 1:
+        raise ValueError("--max-tasks must be at least 1")
+    for name in names:  # every task's roles, before anything runs
+        require_model_roles(name, args.scale, model_roles)
     agent = agent_or_default(args.agent, **agent_args)
-    task = make_task(args.task, scale=args.scale, budget=args.budget, solver=agent,
-                     instances=args.instances, seed=args.seed, agent_name=args.agent, gpus=gpus,
-                     progress=progress)
-    require_model_roles(args.task, args.scale, model_roles)
-    logs = inspect_eval(task, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
-                        max_samples=args.max_samples, cost_limit=inspect_cost_limit,
-                        model_roles=dict(model_roles) or None)
+    tasks = [make_task(name, scale=args.scale, budget=args.budget, solver=agent, instances=args.instances,
+                       seed=args.seed, agent_name=args.agent, gpus=gpus, progress=progress)
+             for name in names]
+    logs = inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
+                        max_samples=args.max_samples, max_tasks=args.max_tasks,
+                        cost_limit=inspect_cost_limit, model_roles=dict(model_roles) or None)
     return print_results(logs)
 
 

@@ -59,7 +59,7 @@ def test_run_several_tasks_by_name_and_tag(toy_tasks_path: Path, tmp_path: Path,
 
     assert select_tasks(["toy_model"], ["toy"]) == ["toy_model", "toy_count", "toy_family"]
     assert select_tasks(["toy_count", "toy_count"], ["toy"]) == ["toy_count", "toy_family"]
-    with pytest.raises(ValueError, match="no task has this tag; tags: .*toy"):
+    with pytest.raises(ValueError, match=r"no task has this tag; tags: .*toy"):
         select_tasks([], ["nope"])
     with pytest.raises(ValueError, match="name a task"):
         select_tasks([], [])

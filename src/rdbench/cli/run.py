@@ -213,5 +213,6 @@ def print_results(logs: Sequence[object]) -> int:
                       + ("" if env_cost is None else f", ${env_cost:.4f} (not the agent's cost)"))
             if score.explanation:
                 print(f"    {score.explanation[:300]}")
-    print("\nopen the transcript with: inspect view   |   compare runs with: rdbench report LOGDIR --out report/")
+    print("\nopen the transcript with: inspect view   |   compare runs with: rdbench report LOGDIR --out report/"
+          "   |   runs on this machine: rdbench watch --all")
     return code

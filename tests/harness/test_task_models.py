@@ -12,6 +12,7 @@ from inspect_ai import eval as inspect_eval
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, get_model
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+import rdbench
 from rdbench.cli.run import print_results
 from rdbench.harness.task import make_task
 from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
@@ -47,6 +48,9 @@ def test_service_and_scorer_use_the_bound_role(toy_tasks_path: Path, tmp_path: P
     # the helper's usage is the task's: not in the agent's usage (tokens, cost, cost limits)
     assert "mockllm/helper" not in sample.model_usage and "mockllm/model" in sample.model_usage
     assert record["task_model_cost_usd"] is None  # mockllm has no price: unknown, not zero
+    origin = record["provenance"]
+    assert origin["rdbench"] == rdbench.__version__ and origin["task_version"] == "1"
+    assert origin["environment"]["n_packages"] == 0 and origin["assets"]  # a stdlib environment
     print_results([log])
     printed = capsys.readouterr().out
     assert "task model helper (mockllm/helper): 5 calls, 2 refused" in printed

@@ -25,6 +25,7 @@ from rdbench.scoring.cost import usage_cost
 from rdbench.scoring.integrity import compare, hash_files
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import aggregate, normalise
+from rdbench.scoring.provenance import provenance
 from rdbench.scoring.record import RECORD_KEY, RunRecord
 
 
@@ -78,6 +79,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         service_usage=dict(run.service_usage),
         task_models={} if run.models is None else run.models.summary(),
         task_model_cost_usd=None if run.models is None else _task_model_cost(run.models),
+        provenance=provenance(run.materialized, run.environment),
     )
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import is_better, normalise
+from rdbench.scoring.provenance import provenance
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
@@ -103,7 +104,8 @@ async def check_task(
             starting.append(s_vals)
             reference.append(r_vals)
     return _report(task, scale, repeats, len(seeds), starting, reference, messages,
-                   time.monotonic() - started, save, None if models is None else models.binding())
+                   time.monotonic() - started, save, None if models is None else models.binding(),
+                   provenance(mat, env))
 
 
 def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:
@@ -126,6 +128,7 @@ def _report(
     seconds: float,
     save: bool,
     models: dict[str, str] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> CheckReport:
     scoring = task.spec.scoring
     ys = _mean_of_medians(starting)
@@ -149,7 +152,8 @@ def _report(
     if not problems and ys is not None and yr is not None:
         calibration = make_calibration(task.name, task.spec.version, scale, flat_s, flat_r,
                                        scoring.transform, seconds, models)
-        calibration = calibration.model_copy(update={"starting": ys, "reference": yr})
+        calibration = calibration.model_copy(update={"starting": ys, "reference": yr,
+                                                     "provenance": origin or {}})
         if save:
             save_calibration(calibration)
     return CheckReport(

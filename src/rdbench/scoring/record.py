@@ -35,6 +35,9 @@ class Calibration(BaseModel):
     models: dict[str, str] = Field(
         default_factory=dict, description="role -> model the task's scorer used (tasks with models)"
     )
+    provenance: dict[str, Any] = Field(
+        default_factory=dict, description="versions, prepared assets and environment packages"
+    )
 
 
 class IntegrityReport(BaseModel):
@@ -72,3 +75,7 @@ class RunRecord(BaseModel):
         "and scorers that used them; not part of tokens / cost_usd, which are the agent's",
     )
     task_model_cost_usd: float | None = None
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="rdbench and Inspect versions, prepared assets, the environment's packages",
+    )

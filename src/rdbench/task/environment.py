@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rdbench.paths import cache_dir
 from rdbench.task.spec import EnvironmentSpec
@@ -68,6 +69,35 @@ def ensure_environment(
                   "--disable-pip-version-check", *spec.requirements])
         (root / MARKER).write_text(json.dumps(spec.model_dump()))
     return root
+
+
+def environment_packages(root: Path) -> list[str]:
+    """``name==version`` of every distribution installed in the venv at ``root``, sorted."""
+    found = set()
+    for info in root.glob("lib/python*/site-packages/*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].partition("-")
+        found.add(f"{name.lower().replace('_', '-')}=={version}")
+    return sorted(found)
+
+
+def environment_fingerprint(root: Path) -> dict[str, Any]:
+    """What a score depends on in the task environment: its key, Python and installed packages.
+
+    The packages are those actually installed (a requirement like ``numpy`` resolves to whatever
+    was newest when the venv was built), hashed so two records can be compared at a glance.
+    """
+    packages = environment_packages(root)
+    python = ""
+    cfg = root / "pyvenv.cfg"
+    if cfg.exists():
+        for line in cfg.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version", "version_info"):
+                python = value.strip()
+    digest = hashlib.sha256("\n".join(packages).encode()).hexdigest()[:16]
+    key_packages = [p for p in packages if p.split("==")[0] in ("torch", "numpy", "scikit-learn", "scipy")]
+    return {"key": root.name, "python": python, "packages_sha256": digest, "n_packages": len(packages),
+            "main_packages": key_packages}
 
 
 def _run(argv: list[str]) -> None:

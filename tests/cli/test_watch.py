@@ -66,3 +66,15 @@ def test_watch_lists_finished_and_killed_runs(own_cache: Path, tmp_path: Path,
     assert main(["watch", "--once", "--task", "no_such_task"]) == 0
     assert "no runs" in capsys.readouterr().out
     assert main(["watch", "--since", "soon"]) == 2
+
+    # rdbench report reads run folders too: the killed run counts, the finished one once (its log)
+    from rdbench.analysis.data import load_inputs
+    from rdbench.analysis.stats import score_at
+
+    runs = load_inputs([own_cache / "runs", tmp_path / "logs", tmp_path / "killed-logs"], progress=lambda m: None)
+    assert len(runs) == 2, [r.run_id for r in runs]
+    from_folder = [r for r in runs if r.source.endswith(killed["run_id"])]
+    assert len(from_folder) == 1 and "(killed)" in from_folder[0].run_id
+    assert score_at(from_folder[0], from_folder[0].length_s) == pytest.approx(0.8)
+    from_log = [r for r in runs if r is not from_folder[0]]
+    assert from_log[0].rdbench_run_id == finished["run_id"] and from_log[0].source.endswith(".eval")

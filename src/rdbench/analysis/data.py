@@ -52,12 +52,14 @@ class Run(BaseModel):
     noise: float | None = Field(default=None, description="calibration noise in normalised units")
     source: str = ""
     invalid: bool = Field(default=False, description="failed its integrity check: scores as 0")
+    rdbench_run_id: str | None = Field(default=None, description="the harness's run id (run folder)")
 
     def is_human(self, human_agents: Iterable[str] = ()) -> bool:
         return self.agent == "human" or self.agent.startswith("human:") or self.agent in set(human_agents)
 
 
 Progress = Callable[[str], None]
+RUN_INFO = "run.json"
 
 
 def _say(message: str) -> None:
@@ -65,19 +67,26 @@ def _say(message: str) -> None:
 
 
 def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: Progress = _say) -> list[Run]:
-    """Read every input: Inspect logs (files or folders), CSV files, METR ``.jsonl`` files."""
+    """Read every input: Inspect logs (files or folders), CSV files, METR ``.jsonl`` files, and run
+    folders (``run.json`` + ``score_log.jsonl``, e.g. ``~/.cache/rdbench/runs``: runs whose process was
+    killed before Inspect wrote their log). A run found both in a log and in its folder counts once,
+    from the log."""
     cal = read_calibration_csv(calibrations) if calibrations else {}
     runs: list[Run] = []
+    folder_runs: list[Run] = []
     for path in paths:
         if not path.exists():
             raise AnalysisInputError(f"{path}: no such file or folder")
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix in (".eval", ".json") and p.is_file())
-            progress(f"{path}: {len(files)} log files")
+            infos = [f for f in files if f.name == RUN_INFO]
+            files = [f for f in files if f.name != RUN_INFO]
+            progress(f"{path}: {len(files)} log files, {len(infos)} run folders")
             for i, file in enumerate(files):
                 if i and i % 50 == 0:
                     progress(f"  read {i}/{len(files)} logs")
                 runs += read_inspect_log(file)
+            folder_runs += [r for r in (read_run_folder(f.parent) for f in infos) if r is not None]
         elif path.suffix == ".csv":
             runs += read_entries_csv(path, cal)
         elif path.suffix == ".jsonl":
@@ -86,8 +95,21 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
             runs += read_inspect_log(path)
         else:
             raise AnalysisInputError(f"{path}: unknown input type (want .eval/.json logs, .csv or .jsonl)")
+    logged = {r.rdbench_run_id for r in runs if r.rdbench_run_id}
+    runs += [r for r in folder_runs if r.rdbench_run_id not in logged]
     progress(f"{len(runs)} runs")
     return runs
+
+
+def read_run_folder(folder: Path) -> Run | None:
+    """A run from its folder (``run.json``, ``score_log.jsonl``); None for an unreadable one."""
+    from rdbench.scoring.runs import as_record, read_run
+
+    view = read_run(folder)
+    if view is None:
+        return None
+    record = as_record(view)
+    return _run_from_record(record, f"{folder.name} ({view.status})", str(folder))
 
 
 def read_inspect_log(path: Path) -> list[Run]:
@@ -162,6 +184,7 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
         noise=noise,
         source=source,
         invalid=invalid,
+        rdbench_run_id=record.get("run_id"),
     )
 
 

@@ -58,6 +58,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     except Exception:
         cost = None
     return RunRecord(
+        run_id=run.run_id,
         task=run.task.name,
         task_version=spec.version,
         scale=run.scale,

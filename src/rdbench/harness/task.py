@@ -25,6 +25,7 @@ from rdbench.sandbox.config import AGENT_HOME, BwrapConfig, Mount
 from rdbench.sandbox.gpus import visible_gpus
 from rdbench.sandbox.hostcall import HostCallServer
 from rdbench.sandbox.provider import BwrapSandboxEnvironment
+from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
 from rdbench.scoring.models import ModelGateway, resolve_models
@@ -237,6 +238,8 @@ def rdbench_setup(agent_name: str) -> Solver:
             direction=scoring.direction, aggregation=scoring.aggregation,
             transform=scoring.transform if isinstance(scoring.transform, str) else scoring.transform.model_dump(),
             time_budget_s=run.time_budget_s,
+            calibration=load_calibration(loaded.name, mat.scale,
+                                         None if run.models is None else run.models.binding()),
         )
         write_info(run_dir, run.info)
         activate(run)

@@ -50,6 +50,7 @@ class IntegrityReport(BaseModel):
 class RunRecord(BaseModel):
     """One run's result, stored as the Inspect score's metadata under :data:`RECORD_KEY`."""
 
+    run_id: str | None = Field(default=None, description="the run's folder under <cache>/runs")
     task: str
     task_version: str
     scale: str

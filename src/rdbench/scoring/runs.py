@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from rdbench.paths import cache_dir
 from rdbench.scoring.log import ScoreEntry, read_jsonl
+from rdbench.scoring.record import Calibration
 
 RunStatus = Literal["running", "finished", "ended", "killed"]
 INFO_FILE = "run.json"
@@ -42,6 +43,9 @@ class RunInfo(BaseModel):
     transform: Any = "none"
     aggregation: Literal["best", "final"]
     time_budget_s: float
+    calibration: Calibration | None = Field(
+        default=None, description="the calibration that normalises this run (loaded when it started)"
+    )
     started: float = Field(description="unix time")
     pid: int
     host: str
@@ -80,6 +84,21 @@ def _alive(info: RunInfo) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def as_record(view: RunView) -> dict[str, Any]:
+    """A run folder in the shape of a run record (``RunRecord`` as JSON), for analysis: what a run
+    had scored when its process died is analysed like a finished run's log."""
+    info = view.info
+    return {
+        "run_id": info.run_id, "task": info.task, "task_version": info.task_version, "scale": info.scale,
+        "instance": info.instance, "agent": info.agent, "direction": info.direction,
+        "transform": info.transform, "aggregation": info.aggregation, "time_budget_s": info.time_budget_s,
+        "calibration": None if info.calibration is None else info.calibration.model_dump(mode="json"),
+        "score_log": [e.model_dump(mode="json") for e in view.entries],
+        "task_models": {role: {"model": model} for role, model in info.task_models.items()},
+        "status": view.status,
+    }
 
 
 class RunView(BaseModel):

@@ -49,6 +49,9 @@ def test_watch_lists_finished_and_killed_runs(own_cache: Path, tmp_path: Path,
                           capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
     assert proc.returncode == -9, proc.stderr[-2000:]
 
+    # Inspect's display setting is process-wide: after a CLI run in this process it prints an eval
+    # summary to stdout even for display="none" evals; drop it, only watch's output is read below
+    capsys.readouterr()
     assert main(["watch", "--all", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["status"] for r in rows] == ["killed", "finished"]

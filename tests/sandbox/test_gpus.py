@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rdbench.harness.task import gpu_plan
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment
-from rdbench.sandbox.gpus import GpuPool, parse_gpus, pool_for, visible_gpus
+from rdbench.sandbox.gpus import GpuPool, gpu_plan, parse_gpus, pool_for, visible_gpus
 
 
 def test_visible_gpus_reads_device_nodes(tmp_path: Path) -> None:
@@ -73,7 +72,7 @@ def test_gpu_plan(tmp_path: Path) -> None:
 
 
 def test_gpu_plan_without_gpus_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("rdbench.harness.task.visible_gpus", lambda: [])
+    monkeypatch.setattr("rdbench.sandbox.gpus.visible_gpus", lambda: [])
     said: list[str] = []
     assert gpu_plan("full", 1, None, said.append) == ([], 0)
     assert "has none" in said[0] and "not comparable" in said[0]

@@ -196,7 +196,10 @@ def test_pools_and_hidden_problems_unreachable_from_the_sandbox(tmp_path: Path) 
              "grep -rl CORRECT_WEIGHT /opt /home /tmp /etc /var 2>/dev/null | head -3; "
              "find / -path /proc -prune -o -name 'contests_gen*' -print 2>/dev/null | head -3; echo PROBE_DONE")
     script = [bash(probe), bash("codemodel --problem d0; echo EXIT=$?"),
-              bash("codemodel --problem h0; echo EXIT=$?"), ModelOutput.from_content(MODEL, "done")]
+              bash("codemodel --problem h0; echo EXIT=$?"),
+              bash("codemodel --problem d1 2>/dev/null | python3 -c 'import ast, sys; ast.parse(sys.stdin.read()); "
+                   "print(\"PARSES\")'; codemodel --problem d1 2>&1 >/dev/null"),
+              ModelOutput.from_content(MODEL, "done")]
     [log] = inspect_eval(make_task("scaffold_contests", budget="3m"),
                          model=get_model(MODEL, custom_outputs=script), log_dir=str(tmp_path), display="none")
     assert log.status == "success", log.error
@@ -207,6 +210,8 @@ def test_pools_and_hidden_problems_unreachable_from_the_sandbox(tmp_path: Path) 
         "/opt/rdbench/protected/contests_gen.py: No such file", "")
     assert "int(t)" in outputs[1] and "EXIT=0" in outputs[1]  # a sampled program for a dev problem
     assert "unknown problem 'h0'" in outputs[2] and "EXIT=0" not in outputs[2]
+    # stdout is the program alone (it parses); the queries left go to stderr
+    assert "PARSES" in outputs[3] and "codemodel queries left)" in outputs[3]
 
 
 def _count_div_model(needs: str | None = None):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rdbench.scoring.normalise import normalise, transform_value
+from rdbench.scoring.runs import INFO_FILE, as_record, read_run
 from rdbench.task.spec import LogOffset
 
 HUMAN_METR_LENGTH_S = 8 * 3600.0
@@ -59,7 +60,6 @@ class Run(BaseModel):
 
 
 Progress = Callable[[str], None]
-RUN_INFO = "run.json"
 
 
 def _say(message: str) -> None:
@@ -79,8 +79,8 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
             raise AnalysisInputError(f"{path}: no such file or folder")
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.suffix in (".eval", ".json") and p.is_file())
-            infos = [f for f in files if f.name == RUN_INFO]
-            files = [f for f in files if f.name != RUN_INFO]
+            infos = [f for f in files if f.name == INFO_FILE]
+            files = [f for f in files if f.name != INFO_FILE]
             progress(f"{path}: {len(files)} log files, {len(infos)} run folders")
             for i, file in enumerate(files):
                 if i and i % 50 == 0:
@@ -103,8 +103,6 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
 
 def read_run_folder(folder: Path) -> Run | None:
     """A run from its folder (``run.json``, ``score_log.jsonl``); None for an unreadable one."""
-    from rdbench.scoring.runs import as_record, read_run
-
     view = read_run(folder)
     if view is None:
         return None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 
 from rdbench.cli.common import guarded, progress
-from rdbench.sandbox.gpus import parse_gpus, visible_gpus
+from rdbench.sandbox.gpus import gpu_plan, parse_gpus
 from rdbench.scoring.check import CheckReport, check_task
-from rdbench.scoring.models import ModelGateway, parse_model_roles, resolve_models
 from rdbench.task.loader import discover, load_task
 
 
@@ -38,7 +38,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from rdbench.scoring.models import (
+        ModelGateway,
+        parse_model_roles,
+        resolve_models,
+        unbound_roles,
+    )
+
     bindings = parse_model_roles(args.model_role)
+    given = parse_gpus(args.gpus) if args.gpus is not None else None
     names = list(discover()) if args.all else args.tasks
     if not names:
         raise ValueError("name a task (see `rdbench tasks`) or pass --all")
@@ -48,20 +56,16 @@ def run(args: argparse.Namespace) -> int:
         if args.scale not in task.spec.scales:
             progress(f"{task.name}: no scale {args.scale!r}; skipped")
             continue
-        if task.spec.model_roles(args.scale) and args.all and not all(
-            r.role in bindings or r.default for r in task.spec.model_roles(args.scale)
-        ):
+        unbound = unbound_roles(task.spec, args.scale, bindings)
+        if unbound and args.all:
             progress(f"{task.name}: needs model roles at {args.scale} "
-                     f"({', '.join(r.role for r in task.spec.model_roles(args.scale))}); "
-                     "skipped (bind them with --model-role)")
+                     f"({', '.join(r.role for r in unbound)}); skipped (bind them with --model-role)")
             continue
         models = resolve_models(task.spec, args.scale, bindings)
-        needed = task.spec.scale(args.scale).gpus
-        pool = parse_gpus(args.gpus) if args.gpus is not None else visible_gpus()
-        gpus = pool[:needed] if needed else parse_gpus(args.gpus or "")
-        if needed and len(gpus) < needed:
-            progress(f"{task.name}: scale {args.scale!r} asks for {needed} GPU(s); scoring with "
-                     f"{gpus or 'none'} (calibrate on the hardware the runs will use)")
+        # the scorer gets what one run would: the scale's GPUs (or, with too few, those there are)
+        devices, per_run = gpu_plan(args.scale, task.spec.scale(args.scale).gpus, given,
+                                    functools.partial(_say_for, task.name))
+        gpus = devices[:per_run] if per_run else devices
         report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
                                         progress=progress, save=not args.no_save,
                                         models=ModelGateway(models) if models else None,
@@ -73,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
         payload = [r.model_dump() for r in reports]
         print(json.dumps(payload[0] if len(payload) == 1 and not args.all else payload, indent=2))
     return 0 if all(r.ok for r in reports) else 1
+
+
+def _say_for(task: str, message: str) -> None:
+    progress(f"{task}: {message}")
 
 
 def _print(report: CheckReport) -> None:

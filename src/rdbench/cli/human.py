@@ -26,12 +26,12 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
     from rdbench.agents.human import human
-    from rdbench.cli.run import require_model_roles
     from rdbench.harness.task import make_task
-    from rdbench.scoring.models import parse_model_roles
+    from rdbench.scoring.models import parse_model_roles, require_roles
+    from rdbench.task.loader import load_task
 
     roles = parse_model_roles(args.model_role)
-    require_model_roles(args.task, args.scale, roles)
+    require_roles(load_task(args.task).spec, args.scale, roles)
     who = f"human:{args.name}" if args.name else "human"
     task = make_task(args.task, scale=args.scale, budget=args.budget, solver=human(name=args.name),
                      agent_name=who, progress=progress)

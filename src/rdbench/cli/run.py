@@ -11,7 +11,7 @@ from typing import Any
 
 from rdbench.cli.common import guarded, progress
 from rdbench.sandbox.gpus import parse_gpus
-from rdbench.scoring.models import parse_model_roles
+from rdbench.task.loader import load_task
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,13 +112,14 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
     Raises:
         ValueError: Nothing selected, or a tag no task carries.
     """
-    from rdbench.task.loader import discover, load_task
+    from rdbench.task.loader import discover
 
     chosen = list(dict.fromkeys(names))
+    suite_tags = {name: load_task(path).spec.tags for name, path in discover().items()} if tags else {}
     for tag in tags:
-        tagged = [name for name, path in discover().items() if tag in load_task(path).spec.tags]
+        tagged = [name for name, task_tags in suite_tags.items() if tag in task_tags]
         if not tagged:
-            known = sorted({t for path in discover().values() for t in load_task(path).spec.tags})
+            known = sorted({t for task_tags in suite_tags.values() for t in task_tags})
             raise ValueError(f"--tag {tag}: no task has this tag; tags: {', '.join(known)}")
         chosen += [name for name in tagged if name not in chosen]
     if not chosen:
@@ -126,29 +127,12 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
     return chosen
 
 
-def require_model_roles(task: str, scale: str, bound: dict[str, str]) -> None:
-    """Fail before the eval starts when the task's scale needs a model role nothing binds.
-
-    Raises:
-        ValueError: Names the role and the ``--model-role`` flag that binds it.
-    """
-    from rdbench.task.loader import load_task
-
-    spec = load_task(task).spec
-    for role in spec.model_roles(scale):
-        if role.role not in bound and role.default is None:
-            raise ValueError(
-                f"{spec.name} at scale {scale} needs a model for role {role.role!r} "
-                f"({role.description}): add --model-role {role.role}=PROVIDER/MODEL, "
-                f"e.g. --model-role {role.role}=openai/gpt-4o-mini"
-            )
-
-
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
     from rdbench.harness.agents import agent_or_default, agent_parameters
     from rdbench.harness.task import make_task
+    from rdbench.scoring.models import parse_model_roles, require_roles
 
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
@@ -170,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     if args.max_tasks < 1:
         raise ValueError("--max-tasks must be at least 1")
     for name in names:  # every task's roles, before anything runs
-        require_model_roles(name, args.scale, model_roles)
+        require_roles(load_task(name).spec, args.scale, model_roles)
     agent = agent_or_default(args.agent, **agent_args)
     tasks = [make_task(name, scale=args.scale, budget=args.budget, solver=agent, instances=args.instances,
                        seed=args.seed, agent_name=args.agent, gpus=gpus, progress=progress)

@@ -48,7 +48,8 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
     raw = chosen.value if chosen is not None else None
     if info.status == "finished":
         raw = info.raw_score
-    calibration = load_calibration(info.task, info.scale, info.task_models or None)
+    # this machine's calibration now: the one the run's final record will be normalised with
+    calibration = load_calibration(info.task, info.scale, info.task_models)
     normalised = None
     if raw is not None and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, info.transform)

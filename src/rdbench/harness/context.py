@@ -79,6 +79,11 @@ class RunContext:
         return dict(self.task.spec.scale(self.scale).params)
 
     @property
+    def model_binding(self) -> dict[str, str]:
+        """Role -> model of the task's own models (empty when the scale uses none)."""
+        return {} if self.models is None else self.models.binding()
+
+    @property
     def visible(self) -> bool:
         return self.task.spec.scoring.visible
 

@@ -41,8 +41,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     integrity = compare(run.integrity_before, after)
     chosen = aggregate(entries, scoring.direction, scoring.aggregation)
     raw = chosen.value if chosen is not None else None
-    calibration = load_calibration(run.task.name, run.scale,
-                                   None if run.models is None else run.models.binding())
+    calibration = load_calibration(run.task.name, run.scale, run.model_binding)
     normalised = None
     if integrity.ok and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, scoring.transform)
@@ -65,7 +64,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         instance=run.materialized.instance,
         agent=run.agent,
         direction=scoring.direction,
-        transform=scoring.transform if isinstance(scoring.transform, str) else scoring.transform.model_dump(),
+        transform=scoring.transform_json(),
         aggregation=scoring.aggregation,
         time_budget_s=run.time_budget_s,
         working_time_s=run.elapsed_s(),

@@ -78,7 +78,9 @@ async def call_service(run: RunContext, service: ServiceSpec, request: dict[str,
         return {"output": str(reply), "exit_code": 0}
     remaining = service.budget - run.service_usage[service.name]
     reply.setdefault("exit_code", 0)
-    reply["output"] = f"{reply.get('output', '')}".rstrip() + f"\n({remaining} {service.name} queries left)"
+    # on stderr (the client prints ``note`` there): stdout stays the service's answer, which may be
+    # data a program reads (a judge's verdict, a sampled program)
+    reply["note"] = f"({remaining} {service.name} queries left)"
     return reply
 
 

@@ -22,14 +22,14 @@ from rdbench.harness.services import make_handler, service_wrappers
 from rdbench.harness.tools import score, score_log
 from rdbench.paths import cache_dir
 from rdbench.sandbox.config import AGENT_HOME, BwrapConfig, Mount
-from rdbench.sandbox.gpus import visible_gpus
+from rdbench.sandbox.gpus import gpu_plan
 from rdbench.sandbox.hostcall import HostCallServer
 from rdbench.sandbox.provider import BwrapSandboxEnvironment
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
 from rdbench.scoring.models import ModelGateway, resolve_models
-from rdbench.scoring.runs import new_info, read_run, runs_dir, write_info
+from rdbench.scoring.runs import LOG_FILE, new_info, read_run, runs_dir, write_info
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import LoadedTask, load_task
@@ -120,29 +120,6 @@ def make_task(
     )
 
 
-def gpu_plan(
-    scale: str, needed: int, given: list[int] | None, say: Callable[[str], None]
-) -> tuple[list[int], int]:
-    """The GPUs a task's samples get: ``(devices, per_sample)``.
-
-    A scale that asks for GPUs gives each sample ``needed`` devices of its own from ``given`` (or
-    every device on the host), samples waiting while all are taken; ``per_sample`` 0 means every
-    sample is bound to ``devices`` as given (a scale without GPUs, or too few devices to share).
-    """
-    if needed <= 0:
-        return list(given or []), 0
-    pool = list(given) if given else visible_gpus()
-    if len(pool) >= needed:
-        return pool, needed
-    if pool:
-        say(f"scale {scale!r} asks for {needed} GPU(s) per run but only {pool} are available: every "
-            "run gets those, shared")
-        return pool, 0
-    say(f"scale {scale!r} asks for {needed} GPU(s) per run and this host has none (no /dev/nvidia*): "
-        "runs go on the CPU, slowly; their scores are not comparable with GPU runs")
-    return [], 0
-
-
 def _materialize_all(
     loaded: LoadedTask, scale: str, instances: int | None, seed: int | None, say: Callable[[str], None]
 ) -> list[Materialized]:
@@ -223,7 +200,7 @@ def rdbench_setup(agent_name: str) -> Solver:
             environment=Path(meta["rdbench_environment"]),
             sandbox=env,
             time_budget_s=float(meta["rdbench_budget_s"]),
-            score_log=ScoreLog(run_dir / "score_log.jsonl"),
+            score_log=ScoreLog(run_dir / LOG_FILE),
             agent=agent_name,
             gpus=list(env.gpus),
             store=store(),
@@ -234,12 +211,11 @@ def rdbench_setup(agent_name: str) -> Solver:
         run.info = new_info(
             run_id=run_id, task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
             instance=mat.instance, agent=agent_name, model=str(state.model),
-            task_models={} if run.models is None else run.models.binding(),
+            task_models=run.model_binding,
             direction=scoring.direction, aggregation=scoring.aggregation,
-            transform=scoring.transform if isinstance(scoring.transform, str) else scoring.transform.model_dump(),
+            transform=scoring.transform_json(),
             time_budget_s=run.time_budget_s,
-            calibration=load_calibration(loaded.name, mat.scale,
-                                         None if run.models is None else run.models.binding()),
+            calibration=load_calibration(loaded.name, mat.scale, run.model_binding),
         )
         write_info(run_dir, run.info)
         activate(run)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 _DEVICE = re.compile(r"^nvidia(\d+)$")
@@ -34,6 +35,29 @@ def parse_gpus(text: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ValueError(f"--gpus {text!r}: give device indices separated by commas, e.g. 0 or 0,1") from None
+
+
+def gpu_plan(
+    scale: str, needed: int, given: list[int] | None, say: Callable[[str], None]
+) -> tuple[list[int], int]:
+    """The GPUs a task's samples get: ``(devices, per_sample)``.
+
+    A scale that asks for GPUs gives each sample ``needed`` devices of its own from ``given`` (or
+    every device on the host), samples waiting while all are taken; ``per_sample`` 0 means every
+    sample is bound to ``devices`` as given (a scale without GPUs, or too few devices to share).
+    """
+    if needed <= 0:
+        return list(given or []), 0
+    pool = list(given) if given else visible_gpus()
+    if len(pool) >= needed:
+        return pool, needed
+    if pool:
+        say(f"scale {scale!r} asks for {needed} GPU(s) per run but only {pool} are available: every "
+            "run gets those, shared")
+        return pool, 0
+    say(f"scale {scale!r} asks for {needed} GPU(s) per run and this host has none (no /dev/nvidia*): "
+        "runs go on the CPU, slowly; their scores are not comparable with GPU runs")
+    return [], 0
 
 
 class GpuPool:

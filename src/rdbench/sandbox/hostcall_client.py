@@ -1,8 +1,8 @@
 """``hostcall OP [--key value ...]``: a command in the sandbox that asks the harness on the host.
 
 Stdlib only (runs with the sandbox's /usr/bin/python3). It connects to the sample's host-call socket,
-sends ``{"op": OP, "args": {...}}`` and prints the reply's ``output``; its exit status is the reply's
-``exit_code``. Arguments: ``--key value`` pairs, bare words (collected under ``argv``), or a JSON
+sends ``{"op": OP, "args": {...}}`` and prints the reply's ``output`` (and its ``note``, e.g. the
+queries left, on stderr); its exit status is the reply's ``exit_code``. Arguments: ``--key value`` pairs, bare words (collected under ``argv``), or a JSON
 object on standard input. Scoring can take minutes: there is no client-side timeout.
 """
 
@@ -87,6 +87,8 @@ def main() -> int:
     stream = sys.stdout if int(reply.get("exit_code", 0)) == 0 else sys.stderr
     if output:
         print(output, file=stream)
+    if reply.get("note"):
+        print(reply["note"], file=sys.stderr)
     return int(reply.get("exit_code", 0))
 
 

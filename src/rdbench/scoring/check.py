@@ -9,18 +9,20 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
-from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import is_better, normalise
 from rdbench.scoring.provenance import provenance
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import LoadedTask
+
+if TYPE_CHECKING:  # inspect_ai's model stack is heavy: only runs with models load it
+    from rdbench.scoring.models import ModelGateway
 
 
 class CheckReport(BaseModel):

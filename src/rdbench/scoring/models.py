@@ -27,7 +27,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel
 
-from rdbench.task.spec import TaskSpec
+from rdbench.task.spec import ModelRoleSpec, TaskSpec
 from rdbench.tokcache import ensure_tiktoken_cache
 
 MAX_PROMPT_CHARS = 200_000
@@ -217,6 +217,27 @@ class ModelGateway:
                 tally.calls or tally.refused or tally.errors}
 
 
+def _unbound_message(spec: TaskSpec, scale: str, role: ModelRoleSpec) -> str:
+    return (f"task {spec.name!r} at scale {scale!r} needs a model for role {role.role!r} "
+            f"({role.description or 'see its instructions'}): pass --model-role "
+            f"{role.role}=PROVIDER/MODEL, e.g. --model-role {role.role}=openai/gpt-4o-mini")
+
+
+def unbound_roles(spec: TaskSpec, scale: str, bound: Mapping[str, object]) -> list[ModelRoleSpec]:
+    """The roles ``scale`` uses that neither ``bound`` nor a ``default`` in ``task.yaml`` binds."""
+    return [r for r in spec.model_roles(scale) if r.role not in bound and r.default is None]
+
+
+def require_roles(spec: TaskSpec, scale: str, bound: Mapping[str, object]) -> None:
+    """Fail before anything runs when a role ``scale`` uses is bound nowhere.
+
+    Raises:
+        ModelRoleError: Names the role and the ``--model-role`` flag that binds it.
+    """
+    for role in unbound_roles(spec, scale, bound):
+        raise ModelRoleError(_unbound_message(spec, scale, role))
+
+
 def resolve_models(spec: TaskSpec, scale: str, bindings: Mapping[str, str | Model] | None = None) -> dict[str, Model]:
     """Bind each model role that ``scale`` uses to an Inspect model.
 
@@ -236,10 +257,7 @@ def resolve_models(spec: TaskSpec, scale: str, bindings: Mapping[str, str | Mode
             models[role.role] = get_model(role=role.role, default=role.default, required=role.default is None)
         except Exception as error:
             raise ModelRoleError(
-                f"task {spec.name!r} at scale {scale!r} needs a model for role {role.role!r} "
-                f"({role.description or 'see its instructions'}): pass --model-role "
-                f"{role.role}=PROVIDER/MODEL, e.g. --model-role {role.role}=openai/gpt-4o-mini "
-                f"({type(error).__name__}: {error})"
+                f"{_unbound_message(spec, scale, role)} ({type(error).__name__}: {error})"
             ) from None
     return models
 

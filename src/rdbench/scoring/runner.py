@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -22,9 +22,12 @@ from rdbench.sandbox.config import WORKSPACE, Mount
 from rdbench.sandbox.hostcall import HostCallServer
 from rdbench.sandbox.oneshot import OneShotResult, OneShotSpec, Overlay, run_oneshot
 from rdbench.scoring.log import clean_value
-from rdbench.scoring.models import ModelGateway
+from rdbench.scoring.scorer_host import SOCKET_ENV
 from rdbench.scoring.shim import HOST_DIR_ENV, LIB_DIR_ENV, RESULT_MARKER
 from rdbench.task.assets import Materialized
+
+if TYPE_CHECKING:  # inspect_ai's model stack is heavy: only runs with models load it
+    from rdbench.scoring.models import ModelGateway
 
 SHIM_PATH = Path(__file__).with_name("shim.py")
 HOST_CLIENT_PATH = Path(__file__).with_name("scorer_host.py")
@@ -80,18 +83,12 @@ async def score_workspace(
         return ScoreResult(value=None, message=f"this scale's scorer needs the task's models ({names}) and "
                            "none were given: bind them with --model-role ROLE=MODEL")
     gateway = models.child({r.role: r.score_budget for r in roles}) if roles and models else None
-    host_dir = Path(tempfile.mkdtemp(prefix="rdbench-scorer-host-")) if gateway else None
-    try:
-        result, duration = await _run_scorer(materialized, workspace, environment, params, limit,
-                                             gpus or [], gateway, host_dir)
-    finally:
-        if host_dir is not None:
-            shutil.rmtree(host_dir, ignore_errors=True)
+    result, duration = await _run_scorer(materialized, workspace, environment, params, limit, gpus or [],
+                                         gateway)
     tail = result.stderr[-4000:]
+    usage: dict[str, Any] = {} if gateway is None else {"task_models": gateway.summary()}
     base_details: dict[str, Any] = {"stderr_tail": tail, "returncode": result.returncode,
-                                    "seed": params["seed"]}
-    if gateway is not None:
-        base_details["task_models"] = gateway.summary()
+                                    "seed": params["seed"], **usage}
     if result.timed_out:
         return ScoreResult(value=None, message=f"scoring timed out after {limit:.0f} s",
                            details=base_details, duration_s=duration)
@@ -112,11 +109,10 @@ async def score_workspace(
         )
     raw_details = payload.get("details")
     details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
-    extra = {"task_models": base_details["task_models"]} if gateway is not None else {}
     return ScoreResult(
         value=clean_value(payload.get("value")),
         message=str(payload.get("message", "")),
-        details={**details, **extra, "seed": params["seed"], "scorer_stderr_tail": tail[-1000:]},
+        details={**details, **usage, "seed": params["seed"], "scorer_stderr_tail": tail[-1000:]},
         duration_s=duration,
     )
 
@@ -129,7 +125,6 @@ async def _run_scorer(
     limit: float,
     gpus: list[int],
     gateway: ModelGateway | None,
-    host_dir: Path | None,
 ) -> tuple[OneShotResult, float]:
     scale = materialized.task.spec.scale(materialized.scale)
     mounts = [
@@ -138,19 +133,15 @@ async def _run_scorer(
     ]
     env: dict[str, str] = {}
     server: HostCallServer | None = None
-    if gateway is not None and host_dir is not None:
-        host_dir.chmod(0o755)
-        lib = host_dir / "lib"
-        lib.mkdir()
-        shutil.copyfile(HOST_CLIENT_PATH, lib / "rdbench_host.py")
-        sockets = host_dir / "sock"
-        sockets.mkdir(mode=0o755)
+    sockets: Path | None = None
+    if gateway is not None:
+        sockets = Path(tempfile.mkdtemp(prefix="rdbench-scorer-host-"))
+        sockets.chmod(0o755)
         server = HostCallServer(sockets / "host.sock", gateway.handle)
         await server.start()
-        mounts += [Mount(source=lib, target=LIB_TARGET, mode="ro"),
+        mounts += [Mount(source=HOST_CLIENT_PATH, target=f"{LIB_TARGET}/rdbench_host.py", mode="ro"),
                    Mount(source=sockets, target=HOST_TARGET, mode="ro")]
-        env = {LIB_DIR_ENV: LIB_TARGET, HOST_DIR_ENV: HOST_TARGET,
-               "RDBENCH_SCORER_HOST_SOCKET": f"{HOST_TARGET}/host.sock"}
+        env = {LIB_DIR_ENV: LIB_TARGET, HOST_DIR_ENV: HOST_TARGET, SOCKET_ENV: f"{HOST_TARGET}/host.sock"}
     oneshot = OneShotSpec(
         argv=[
             "python",
@@ -177,6 +168,8 @@ async def _run_scorer(
     finally:
         if server is not None:
             await server.stop()
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
     return result, time.monotonic() - started
 
 

@@ -83,6 +83,10 @@ class ScoringSpec(StrictModel):
         description="workspace paths (globs) the agent must not change; hashed before and after",
     )
 
+    def transform_json(self) -> str | dict[str, float]:
+        """The transform as run records and run folders store it (``"log"``, ``{"log_offset": c}``)."""
+        return self.transform if isinstance(self.transform, str) else self.transform.model_dump()
+
     @field_validator("transform", mode="before")
     @classmethod
     def _transform(cls, value: Any) -> Any:

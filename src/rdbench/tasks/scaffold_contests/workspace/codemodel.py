@@ -8,11 +8,8 @@ scale); the pool code model (mini scale) ignores it.
 
 import json
 import os
-import re
 import socket
 import subprocess
-
-_LEFT = re.compile(r"\n?\(\d+ codemodel queries left\)\n?$")
 
 
 def sample(problem_id, hint=None):
@@ -37,7 +34,4 @@ def sample(problem_id, hint=None):
     if hint is not None:
         argv += ["--hint", str(hint)]
     proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None
-    # the command ends with a line of the queries left: not part of the program
-    return _LEFT.sub("\n", proc.stdout)
+    return proc.stdout if proc.returncode == 0 else None

@@ -19,11 +19,17 @@ STORE_KEY = "rdbench:score_log"
 
 EntrySource = Literal["agent", "final", "calibration", "human"]
 
+EntryKind = Literal["scored", "invalid", "scorer_error"]
+"""What a scoring run produced: a score; an invalid submission (the agent's fault: counts as no
+score); or a scorer error (the harness's or the task's fault: a bug, a missing package, a sandbox that
+could not be made). Scorer errors are shown apart and never read as the agent's zero."""
+
 
 class ScoreEntry(BaseModel):
     """One scoring run.
 
-    ``value`` is None for an invalid submission (the scorer's NaN, a crash, a timeout, an OOM).
+    ``value`` is None for an invalid submission (the scorer's NaN, a crash, a timeout, an OOM) and
+    for a scorer error; ``kind`` tells the two apart.
     """
 
     index: int
@@ -34,6 +40,15 @@ class ScoreEntry(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     duration_s: float = 0.0
     source: EntrySource = "agent"
+    kind: EntryKind | None = Field(
+        default=None, description="scored, invalid or scorer_error; None in logs older than the field")
+
+    @property
+    def outcome(self) -> EntryKind:
+        """``kind``, or for entries written before it existed, scored/invalid from the value."""
+        if self.kind is not None:
+            return self.kind
+        return "scored" if self.valid else "invalid"
 
     @property
     def valid(self) -> bool:

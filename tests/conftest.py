@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+from rdbench.scoring.runner import LIB_PATH
+
+# task scorers import the scorer toolkit by its own name (as inside the scoring sandbox)
+sys.path.insert(0, str(LIB_PATH))
 
 TOY_TASKS = Path(__file__).parent / "harness" / "toy_tasks"
 

@@ -62,18 +62,23 @@ def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
             bash("rm crash; printf 'def answer():\\n    return 12\\n' > solution.py"),
             call("score"),
             call("score_log"),
+            bash("printf 'def answer():\\n    return \"x\"\\n' > solution.py"),
+            call("score"),
         ],
         tmp_path,
     )
     outputs = tool_outputs(sample)
-    assert "import json" in outputs[0] and "agent" in outputs[0] and "/home/agent/workspace" in outputs[0]
+    assert "Scorer of the toy task" in outputs[0] and "agent" in outputs[0] and "/home/agent/workspace" in outputs[0]
     assert "hidden secret" not in outputs[1]
     assert "score #0" in outputs[3] and "20" in outputs[3]
-    assert "invalid" in outputs[5] and "asked to crash" in outputs[5]
+    # a scorer that raises is the scorer's fault: shown as a scorer error, not as the agent's invalid
+    assert "scorer error" in outputs[5] and "asked to crash" in outputs[5] and "invalid" not in outputs[5]
     assert "score #2" in outputs[7] and ": 30 " in outputs[7].replace("30 —", "30 ")
+    assert "score #3" in outputs[10] and "invalid" in outputs[10] and "must return a number" in outputs[10]
     record = sample.scores["rdbench"].metadata["rdbench"]
     values = [e["value"] for e in record["score_log"]]
-    assert values == [20.0, None, 30.0]
+    assert values == [20.0, None, 30.0, None]
+    assert [e["kind"] for e in record["score_log"]] == ["scored", "scorer_error", "scored", "invalid"]
     assert record["raw_score"] == 20.0
     # normalised with the toy calibration (42 -> 2): (20 - 42) / (2 - 42)
     assert record["normalised_score"] == pytest.approx(22 / 40)
@@ -110,7 +115,8 @@ def test_scorer_children_cannot_read_protected(calibrated: None, tmp_path: Path)
 
 def test_scorer_children_leave_nothing_running(calibrated: None, tmp_path: Path) -> None:
     """A daemon started by the agent's code (setsid, double fork) dies with the scorer's child."""
-    daemon = "(setsid sh -c \"while true; do echo . >> /tmp/heartbeat; sleep 0.1; done\" >/dev/null 2>&1 &)"
+    daemon = ("(setsid sh -c \"while true; do echo . >> $2/heartbeat; sleep 0.1; done\" >/dev/null 2>&1 &); "
+              "sleep 0.5")
     _, sample = run_scripted(
         [bash(f"printf '%s\\necho started\\n' '{daemon}' > probe.sh; touch watch_daemon; cat probe.sh"),
          call("score")],
@@ -120,6 +126,8 @@ def test_scorer_children_leave_nothing_running(calibrated: None, tmp_path: Path)
     details = record["score_log"][0]["details"]
     assert details["probe"].strip() == "started"
     assert details["daemon_alive"] is False
+    # the daemon did run (it wrote its heartbeat) before the probe's sandbox ended and killed it
+    assert details["heartbeat_bytes"] > 0
 
 
 def test_commands_inside_the_sandbox_reach_the_same_service(calibrated: None, tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "audit_data"
 
 
 
 
-SCORE = _module(TASK / "protected" / "score.py")
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,7 @@ def _score(root: Path, tmp: Path, answer: dict[str, Any] | None = None) -> dict[
     shutil.copytree(root / "workspace", ws)
     if answer is not None:
         (ws / "answer.json").write_text(json.dumps(answer))
-    result: dict[str, Any] = SCORE.score(ws, root / "protected", {"scale": "mini", "seed": 0})
-    return result
+    return score_root(TASK, root, ws, seed=0)
 
 
 def test_injected_problems_are_real(instances: list[Path]) -> None:

@@ -11,6 +11,7 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "find_bug"
 SEEDS = [12, 20, 5, 4]  # seq causal-mask bug, sk test-leak bug, sk clean, mlp bug
@@ -39,8 +40,7 @@ def _score(root: Path, tmp: Path, overlay: dict[str, str] | None = None, referen
         shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
     for name, text in (overlay or {}).items():
         (ws / name).write_text(text)
-    result: dict[str, Any] = _module(TASK / "protected" / "score.py").score(ws, root / "protected", {"scale": "mini", "seed": 1})
-    return result
+    return score_root(TASK, root, ws, seed=1)
 
 
 def test_instances_deterministic_and_mixed(instances: list[Path], tmp_path: Path) -> None:
@@ -86,7 +86,8 @@ def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
     partial = _score(root, tmp_path, {"answer.json": json.dumps(
         {"buggy": True, "lines": [wrong_line], "type": label["type"]})})
     assert partial["value"] == pytest.approx(2 / 3)
-    assert _score(root, tmp_path, {"answer.json": "not json"})["value"] != _score(root, tmp_path)["value"]
+    assert _score(root, tmp_path, {"answer.json": "not json"})["kind"] == "invalid"
+    assert _score(root, tmp_path)["kind"] == "scored"
     # A "fix" that leaves the bug in place is not a repair.
     right = json.dumps({"buggy": True, "lines": label["lines"][:1], "type": label["type"]})
     broken = _score(root, tmp_path, {"answer.json": right,
@@ -95,8 +96,8 @@ def test_rules_bite(instances: list[Path], tmp_path: Path) -> None:
     ws = tmp_path / "ws"
     (ws / "answer.json").unlink()
     (ws / "answer.json").symlink_to(root / "reference" / "answer.json")
-    linked = _module(TASK / "protected" / "score.py").score(ws, root / "protected", {"seed": 0})
-    assert linked["value"] != linked["value"]  # NaN: links refused
+    linked = score_root(TASK, root, ws, seed=0)
+    assert linked["kind"] == "invalid" and "links are refused" in linked["message"]
 
 
 def test_lint_baselines_between_anchors(instances: list[Path], tmp_path: Path) -> None:

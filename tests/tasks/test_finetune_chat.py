@@ -6,7 +6,6 @@ import dataclasses
 import json
 import math
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +18,7 @@ from rdbench.paths import package_root
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module
+from tests.tasks.scoring import as_dict, score_materialized
 
 TASK = package_root() / "tasks" / "finetune_chat"
 PY = sys.executable
@@ -107,23 +107,8 @@ def test_service_answers_and_rejects(prepared: Materialized) -> None:
 
 
 def _score(prepared: Materialized, ws: Path, seed: int) -> dict[str, Any]:
-    """Run the real score() in a fresh process, as the scoring sandbox does."""
-    code = (
-        "import json,sys,pathlib,importlib.util;"
-        "s=importlib.util.spec_from_file_location('score',sys.argv[1]);m=importlib.util.module_from_spec(s);"
-        "s.loader.exec_module(m);params=json.loads(sys.argv[4]);"
-        "print(json.dumps(m.score(pathlib.Path(sys.argv[2]),pathlib.Path(sys.argv[3]),params)))"
-    )
-    params = {**load_task(TASK).spec.scale("mini").params, "scale": "mini", "seed": seed}
-    proc = subprocess.run(
-        [PY, "-c", code, str(prepared.protected / "score.py"), str(ws), str(prepared.protected),
-         json.dumps(params)],
-        capture_output=True, text=True, timeout=300, check=True,
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1].replace("NaN", '"nan"'))
-    if result["value"] == "nan":
-        result["value"] = math.nan
-    return result
+    """Score through the real scoring sandbox."""
+    return as_dict(score_materialized(prepared, ws, seed=seed))
 
 
 def _workspace(prepared: Materialized, dest: Path, reference: bool = False) -> Path:
@@ -181,7 +166,7 @@ def test_scorer_refuses_bad_submissions(prepared: Materialized, tmp_path: Path) 
     (ws / "model.pt").unlink()
     (ws / "model.pt").symlink_to(outside)
     r = _score(prepared, ws, 3)
-    assert math.isnan(r["value"]) and "symlink" in r["message"]
+    assert math.isnan(r["value"]) and "links are refused" in r["message"]
 
 
 class _Payload:

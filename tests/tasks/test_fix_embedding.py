@@ -7,8 +7,6 @@ import json
 import math
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +24,7 @@ from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
 from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
 from tests.tasks.modules import load_module
+from tests.tasks.scoring import as_dict, score_materialized
 
 TASK = package_root() / "tasks" / "fix_embedding"
 OFFSET = 2.4  # the task's log_offset
@@ -49,22 +48,11 @@ def scorer() -> ModuleType:
 
 
 def _score(model_pt: Path, mat: Materialized, seed: int, tmp: Path) -> dict[str, Any]:
-    """Score one checkpoint as model.pt in a fresh process, as the scoring sandbox would."""
+    """Score one checkpoint as model.pt through the real scoring sandbox."""
     ws = tmp / f"ws-{seed}-{model_pt.stem}"
     ws.mkdir()
     (ws / "model.pt").write_bytes(model_pt.read_bytes())
-    code = (
-        "import json,sys,pathlib,importlib.util;"
-        "s=importlib.util.spec_from_file_location('score',sys.argv[1]);m=importlib.util.module_from_spec(s);"
-        "s.loader.exec_module(m);"
-        "print(json.dumps(m.score(pathlib.Path(sys.argv[2]),pathlib.Path(sys.argv[3]),{'seed':int(sys.argv[4])})))"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code, str(mat.protected / "score.py"), str(ws), str(mat.protected), str(seed)],
-        capture_output=True, text=True, timeout=300, check=True,
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    return as_dict(score_materialized(mat, ws, seed=seed))
 
 
 def _t(y: float) -> float:
@@ -182,14 +170,12 @@ INVALID: dict[str, tuple[Callable[[Materialized, Path], None], str]] = {
 
 
 @pytest.mark.parametrize("case", sorted(INVALID))
-def test_invalid_submissions_are_nan(case: str, mat: Materialized, scorer: ModuleType, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # where the pickled payload would leave its marker
+def test_invalid_submissions_are_nan(case: str, mat: Materialized, tmp_path: Path) -> None:
     make, needle = INVALID[case]
     make(mat, tmp_path / "model.pt")
-    result = scorer.score(tmp_path, mat.protected, {"seed": 0})
-    assert math.isnan(result["value"]) and needle in result["message"], result
-    assert not (tmp_path / "pwned_marker").exists()
+    result = as_dict(score_materialized(mat, tmp_path, seed=0))
+    # "pickled code": refused by weights_only before anything is unpickled (the message names the global)
+    assert result["kind"] == "invalid" and needle in result["message"], result
 
 
 def test_reference_passes_the_checks(mat: Materialized, scorer: ModuleType) -> None:
@@ -203,15 +189,15 @@ def test_links_are_refused(mat: Materialized, scorer: ModuleType, tmp_path: Path
     target = tmp_path / "elsewhere.pt"
     target.write_bytes((mat.reference / "model.pt").read_bytes())
     (tmp_path / "model.pt").symlink_to(target)
-    result = scorer.score(tmp_path, mat.protected, {"seed": 0})
-    assert math.isnan(result["value"]) and "symlink" in result["message"]
+    result = as_dict(score_materialized(mat, tmp_path, seed=0))
+    assert result["kind"] == "invalid" and "links are refused" in result["message"]
     (tmp_path / "model.pt").unlink()
     os.link(target, tmp_path / "model.pt")
-    result = scorer.score(tmp_path, mat.protected, {"seed": 0})
-    assert math.isnan(result["value"]) and "hard link" in result["message"]
+    result = as_dict(score_materialized(mat, tmp_path, seed=0))
+    assert result["kind"] == "invalid" and "hard link" in result["message"]
     (tmp_path / "model.pt").unlink()
-    result = scorer.score(tmp_path, mat.protected, {"seed": 0})
-    assert math.isnan(result["value"]) and "no model.pt" in result["message"]
+    result = as_dict(score_materialized(mat, tmp_path, seed=0))
+    assert result["kind"] == "invalid" and "model.pt is missing" in result["message"]
 
 
 @pytest.mark.slow
@@ -244,7 +230,7 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     got = float(re.search(r"loss ([0-9.]+)", outputs[1]).group(1))  # type: ignore[union-attr]
     assert got == pytest.approx(stats["val_loss_corrupted"], abs=1e-3), outputs[1]
     assert "config differs" in outputs[3]
-    assert "symlink" in outputs[5]
+    assert "links are refused" in outputs[5]
     record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
     values = [e["value"] for e in record["score_log"] if e["source"] == "agent"]
     assert values[:2] == [None, None] and len(values) == 3, record["score_log"]

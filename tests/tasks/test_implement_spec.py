@@ -11,13 +11,13 @@ import pytest
 from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "implement_spec"
 
 
 
 
-SCORE = _module(TASK / "protected" / "score.py")
 COMPS = _module(TASK / "protected" / "components.py")
 # One instance per detail level, covering a metric, an optimiser, an attention variant, a schedule.
 SEEDS = [12, 5, 6, 15]
@@ -41,8 +41,7 @@ def _score(root: Path, tmp: Path, component: str | None = None, reference: bool 
         shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
     if component is not None:
         (ws / "component.py").write_text(component)
-    result: dict[str, Any] = SCORE.score(ws, root / "protected", {"scale": "mini", "seed": seed})
-    return result
+    return score_root(TASK, root, ws, seed=seed)
 
 
 def test_anchors_and_levels(instances: list[Path], tmp_path: Path) -> None:

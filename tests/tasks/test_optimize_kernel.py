@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -15,8 +12,10 @@ import pytest
 
 from rdbench.paths import package_root
 from rdbench.scoring.check import check_task
+from rdbench.scoring.runner import ScoreResult
 from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module as load
+from tests.tasks.scoring import sandbox_score
 
 # timing: these measure wall time, so `make test` runs them alone (not beside other tests)
 pytestmark = pytest.mark.timing
@@ -51,17 +50,8 @@ def test_solutions_match_brute_force_on_edge_cases(scorer: ModuleType, solution:
         assert np.array_equal(module.prefix_sum(x), expected)
 
 
-def run_score(workspace: Path, n: int = 20000) -> dict[str, object]:
-    code = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import score; from pathlib import Path;"
-        "print(json.dumps(score.score(Path(sys.argv[2]), Path(sys.argv[1]), "
-        f"{{'n': {n}, 'trials': 3, 'seed': 5}})))"
-    )
-    out = subprocess.run([sys.executable, "-c", code, str(TASK / "protected"), str(workspace)],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def run_score(workspace: Path, n: int = 20000) -> ScoreResult:
+    return sandbox_score("optimize_kernel", workspace, seed=5, n=n, trials=3)
 
 
 @pytest.mark.parametrize(
@@ -81,14 +71,59 @@ def run_score(workspace: Path, n: int = 20000) -> dict[str, object]:
 def test_bad_solutions_are_invalid(tmp_path: Path, body: str, needle: str) -> None:
     (tmp_path / "solution.py").write_text("import numpy as np\n" + body)
     result = run_score(tmp_path)
-    assert result["value"] is None or math.isnan(float(result["value"]))  # type: ignore[arg-type]
-    assert needle in str(result["message"])
+    assert result.kind == "invalid", result
+    assert needle in result.message
 
 
 def test_symlinked_solution_is_refused(tmp_path: Path) -> None:
     (tmp_path / "solution.py").symlink_to(TASK / "reference" / "solution.py")
     result = run_score(tmp_path)
-    assert "symlink" in str(result["message"])
+    assert result.kind == "invalid" and "links are refused" in result.message
+
+
+# Work outside the timed window (issue 12, class 1): the solution hooks what the harness side of its
+# process does with the buffers (numpy's frombuffer, and a thread that watches the input buffer),
+# computes the answer as soon as it sees an input, and hands back the precomputed array when timed.
+PRECOMPUTE = """
+import threading, time
+import numpy as np
+_ready = {}
+def _slow(x):
+    x = np.asarray(x, dtype=np.int64)
+    positive = (x > 0).astype(np.int64)
+    odd = (np.cumsum(positive) - positive) % 2 == 1
+    return (np.cumsum(np.where(odd, x, 0)) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+_frombuffer = np.frombuffer
+def _hooked(*args, **kwargs):
+    view = _frombuffer(*args, **kwargs)
+    if view.size:
+        def watch(v=view):
+            seen = None
+            while True:
+                key = bytes(v[:16])
+                if key != seen:
+                    seen = key
+                    _ready[key] = _slow(v)
+                time.sleep(0.0005)
+        threading.Thread(target=watch, daemon=True).start()
+    return view
+np.frombuffer = _hooked
+def prefix_sum(x):
+    got = _ready.get(bytes(x[:16]))
+    return got if got is not None and len(got) == len(x) else _slow(x)
+"""
+
+
+def test_work_outside_the_timed_window_gains_nothing(tmp_path: Path) -> None:
+    (tmp_path / "solution.py").write_text(PRECOMPUTE)
+    attack = run_score(tmp_path, n=200000)
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "solution.py").write_text(PRECOMPUTE.replace("np.frombuffer = _hooked", ""))
+    honest = run_score(plain, n=200000)
+    assert honest.kind == "scored", honest
+    # either refused (answered faster than the floor) or no faster than the same code without hooks
+    assert attack.kind == "invalid" or attack.value >= 0.8 * honest.value, (attack, honest)  # type: ignore[operator]
 
 
 def test_check_twice_is_stable(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

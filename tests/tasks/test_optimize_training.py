@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,8 @@ from typing import Any
 import pytest
 
 from rdbench.paths import package_root
+from tests.tasks.scoring import prepared as prepared_task
+from tests.tasks.scoring import sandbox_score
 
 # timing: these measure wall time, so `make test` runs them alone (not beside other tests)
 pytestmark = pytest.mark.timing
@@ -23,38 +24,22 @@ PY = sys.executable
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ot_prep")
-    spec = importlib.util.spec_from_file_location("ot_prepare", TASK / "prepare.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    mod.prepare(out, {})
-    return out
+def prepared() -> Path:
+    return prepared_task("optimize_training")[0].root
 
 
 def _workspace(prepared: Path, dest: Path, reference: bool) -> Path:
-    shutil.copytree(TASK / "workspace", dest)
-    shutil.copytree(prepared / "workspace", dest, dirs_exist_ok=True)
+    shutil.copytree(prepared / "workspace", dest)
     if reference:
         shutil.copytree(TASK / "reference", dest, dirs_exist_ok=True)
     return dest
 
 
 def _score(ws: Path, prepared: Path, seed: int) -> dict[str, Any]:
-    code = (
-        "import json,sys,pathlib;sys.path.insert(0,sys.argv[1]);import score;"
-        "print(json.dumps(score.score(pathlib.Path(sys.argv[2]),pathlib.Path(sys.argv[3]),"
-        "{'seed':int(sys.argv[4]),'scale':'mini','run_timeout':100})))"
-    )
-    proc = subprocess.run(
-        [PY, "-c", code, str(TASK / "protected"), str(ws), str(prepared / "protected"), str(seed)],
-        capture_output=True, text=True, timeout=200, check=True,
-    )
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1].replace("NaN", '"nan"'))
-    if result["value"] == "nan":
-        result["value"] = math.nan
-    return result
+    result = sandbox_score("optimize_training", ws, seed=seed)
+    assert result.kind != "scorer_error", result
+    return {"value": math.nan if result.value is None else result.value, "message": result.message,
+            "details": result.details}
 
 
 @pytest.mark.slow
@@ -83,11 +68,21 @@ def test_reference_faster_and_rules_bite(prepared: Path, tmp_path: Path) -> None
     f.write_text(text.replace('for step in range(hp["steps"])', 'for step in range(hp["steps"] - 50)'))
     assert math.isnan(_score(st_ws, prepared, 0)["value"])
 
-    # replay: save the weights trained on one hidden variant and copy them back on another
-    n_var = len(list((prepared / "protected" / "variants").iterdir()))
-    saved = tmp_path / "saved.pt"
-    shutil.copy(ref_ws / "out" / "final.pt", saved)
+    # replay: weights fine-tuned on the data the agent sees, shipped in the workspace and copied into
+    # place by finetune.sh; the scorer trains on a hidden variant, so they differ
+    trained = _workspace(prepared, tmp_path / "trained", True)
+    subprocess.run(["bash", "finetune.sh"], cwd=trained, check=True, capture_output=True, timeout=300,
+                   env={**os.environ, "PATH": f"{Path(PY).parent}:{os.environ['PATH']}"})
     rp_ws = _workspace(prepared, tmp_path / "replay", False)
-    (rp_ws / "finetune.sh").write_text(f"#!/bin/bash\nmkdir -p out && cp {saved} out/final.pt\n")
-    replay = _score(rp_ws, prepared, 1 % n_var)
-    assert math.isnan(replay["value"]), replay
+    shutil.copy(trained / "out" / "final.pt", rp_ws / "saved.pt")
+    (rp_ws / "finetune.sh").write_text("#!/bin/bash\nmkdir -p out && cp saved.pt out/final.pt\n")
+    replay = _score(rp_ws, prepared, 1)
+    assert math.isnan(replay["value"]) and "differ" in replay["message"], replay
+
+    # time of check to time of use: finetune.sh leaves a link to the reference weights of every
+    # variant in place of its output (the scorer reads out/final.pt after the procedure ran)
+    link_ws = _workspace(prepared, tmp_path / "link", False)
+    (link_ws / "finetune.sh").write_text(
+        "#!/bin/bash\nmkdir -p out && ln -sf /opt/rdbench/protected/variants/0/ref.pt out/final.pt\n")
+    linked = _score(link_ws, prepared, 0)
+    assert math.isnan(linked["value"]) and "links are refused" in linked["message"], linked

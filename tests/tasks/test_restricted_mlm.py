@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import textwrap
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,6 +27,7 @@ from rdbench.task.loader import load_task
 from rdbench.tasklib.corpus import generate_tokens
 from rdbench.tasklib.tokenizer import WordTokenizer
 from tests.tasks.modules import load_module as _load
+from tests.tasks.scoring import score_root
 
 TASK = package_root() / "tasks" / "restricted_mlm"
 OFFSET = 1.65  # task.yaml's log_offset
@@ -41,7 +41,9 @@ def scorer() -> ModuleType:
 @pytest.fixture(scope="module")
 def small_protected(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small stand-in for protected/ (same format, corpus test split) for the cheap rule tests."""
-    out = tmp_path_factory.mktemp("rmlm_prot")
+    out = tmp_path_factory.mktemp("rmlm_root") / "protected"
+    out.mkdir()
+    shutil.copy(TASK / "protected" / "score.py", out / "score.py")
     tok = WordTokenizer.default()
     (out / "vocab.json").write_text(tok.to_json())
     np.save(out / "test_ids.npy", np.array(tok.encode(generate_tokens("test", 20000)), dtype=np.int16))
@@ -83,8 +85,8 @@ def _tiny_ws(root: Path, expr: str, prelude: str = "") -> Path:
 
 
 def _score(scorer: ModuleType, ws: Path, protected: Path, seed: int = 1, **params: Any) -> dict[str, Any]:
-    result: dict[str, Any] = scorer.score(ws, protected, {"seed": seed, "eval_windows": 128, **params})
-    return result
+    """Through the real scoring sandbox, with ``protected``'s folder as the materialised task."""
+    return score_root("restricted_mlm", protected.parent, ws, seed=seed, **{"eval_windows": 128, **params})
 
 
 @pytest.mark.parametrize(
@@ -135,39 +137,7 @@ def test_links_refused(scorer: ModuleType, small_protected: Path, tmp_path: Path
     assert math.isnan(result["value"]) and "hard link" in result["message"]
 
 
-DAEMON = '''
-import os, time
-def _daemon(beat):
-    if os.fork():
-        return
-    os.setsid()
-    if os.fork():
-        os._exit(0)
-    null = os.open(os.devnull, os.O_RDWR)  # a real daemon lets go of the exporter's pipes
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    end = time.time() + 30
-    while time.time() < end:
-        with open(beat, "a") as f:
-            f.write("x")
-        time.sleep(0.1)
-    os._exit(0)
-_daemon({beat!r})
-'''
-
-
-def test_no_agent_process_outlives_the_export(scorer: ModuleType, small_protected: Path,
-                                              tmp_path: Path) -> None:
-    """A detached daemon started by model.py dies with the export (its own pid namespace)."""
-    beat = tmp_path / "beat"
-    ws = _tiny_ws(tmp_path / "ws", "h", prelude=DAEMON.format(beat=str(beat)))
-    result = _score(scorer, ws, small_protected)
-    assert math.isfinite(result["value"]), result["message"]
-    time.sleep(0.5)
-    assert beat.exists() and beat.stat().st_size > 0  # the daemon did start
-    size = beat.stat().st_size
-    time.sleep(1.5)
-    assert beat.stat().st_size == size, "a process started by the agent's code is still running"
+# (a daemon started by the agent's code dying with its sandbox: tests/harness/test_e2e.py, the mechanism)
 
 
 def test_floor_parser_is_exact_and_offset_below_floor() -> None:
@@ -300,10 +270,9 @@ def test_agent_code_in_the_sandbox_cannot_reach_hidden_data_or_checker(
     assert found["env_write"] != "WROTE", found
     assert found.get("private_listing", []) in ([], "absent"), found
     assert found["hits"] == [], found
-    scorers = {pid: a for pid, a in found["proc"].items() if a[0] == 1}
-    assert scorers, f"the probe did not see the scorer's process: {found['proc']}"
-    for pid, (_, root, mem, environ, stdout) in scorers.items():
-        assert {root, mem, environ, stdout} == {"Perm"}, (pid, found["proc"])  # PermissionError
+    # its own /proc: the scorer's process is not even in the table (it was, readable or not, before)
+    assert found["proc"], found
+    assert not [pid for pid, a in found["proc"].items() if a[0] == 1], found["proc"]
     for pid, (_, root, mem, _environ, _stdout) in found["proc"].items():
         assert "R" not in (root, mem), (pid, found["proc"])
 

@@ -8,11 +8,13 @@ import tempfile
 import textwrap
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import as_dict, sandbox_score
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "scaffold_contests"
 PY = sys.executable
@@ -20,18 +22,10 @@ PY = sys.executable
 
 
 
-def _score(ws: Path, seed: int, **extra: int) -> dict:  # type: ignore[type-arg]
-    """Run score() in a fresh subprocess, as the scoring sandbox would."""
-    params = {"n_problems": 40, "queries": 8, "scaffold_timeout": 80, "seed": seed, **extra}
-    code = textwrap.dedent(f"""
-        import importlib.util, json, math, pathlib
-        spec = importlib.util.spec_from_file_location("score", {str(TASK / "protected" / "score.py")!r})
-        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-        r = m.score(pathlib.Path({str(ws)!r}), pathlib.Path({str(TASK / "protected")!r}), {params!r})
-        print(json.dumps(r))
-    """)
-    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+def _score(ws: Path, seed: int, **extra: int) -> dict[str, Any]:
+    """Through the real scoring sandbox (40 problems)."""
+    params = {"n_problems": 40, "queries": 8, "scaffold_timeout": 80, **extra}
+    return as_dict(sandbox_score("scaffold_contests", ws, seed=seed, **params))
 
 
 def _workspace(tmp: Path, reference: bool) -> Path:

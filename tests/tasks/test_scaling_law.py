@@ -7,9 +7,7 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "scaling_law"
 PY = sys.executable
@@ -37,16 +36,8 @@ def config(prepared: Materialized) -> dict[str, Any]:
 
 
 def _score(ws: Path, protected: Path, seed: int = 0) -> dict[str, Any]:
-    """Run score() in a fresh subprocess, as the scoring sandbox would."""
-    code = textwrap.dedent(f"""
-        import importlib.util, json, pathlib
-        spec = importlib.util.spec_from_file_location("score", {str(protected / "score.py")!r})
-        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-        r = m.score(pathlib.Path({str(ws)!r}), pathlib.Path({str(protected)!r}), {{"scale": "mini", "seed": {seed}}})
-        print(json.dumps(r))
-    """)
-    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    """Through the real scoring sandbox, with ``protected``'s folder as the materialised task."""
+    return score_root("scaling_law", protected.parent, ws, seed=seed)
 
 
 def _workspace(tmp: Path, prepared: Materialized, reference: bool) -> Path:

@@ -12,6 +12,7 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
+from tests.tasks.scoring import score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "watch_run"
 PARAMS = {"steps": 400, "max_advance": 50, "window": 100, "scale": "mini", "seed": 3}
@@ -19,7 +20,6 @@ PARAMS = {"steps": 400, "max_advance": 50, "window": 100, "scale": "mini", "seed
 
 
 
-SCORE = _module(TASK / "protected" / "score.py")
 SERVICE = _module(TASK / "protected" / "watch_service.py")
 
 
@@ -39,7 +39,7 @@ def _score(root: Path, tmp: Path, answer: dict[str, Any] | None = None, referenc
     shutil.copytree(root / ("reference" if reference else "workspace"), ws)
     if answer is not None:
         (ws / "answer.json").write_text(json.dumps(answer))
-    result: dict[str, Any] = SCORE.score(ws, root / "protected", PARAMS)
+    result = score_root(TASK, root, ws, **PARAMS)
     return result
 
 

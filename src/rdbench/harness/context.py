@@ -124,6 +124,7 @@ class RunContext:
                 details=result.details,
                 duration_s=result.duration_s,
                 source=source,
+                kind=result.kind,
             )
             entry = self.score_log.append(entry)
             if self.store is not None:

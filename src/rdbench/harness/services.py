@@ -31,7 +31,8 @@ def format_entry(run: RunContext, entry: ScoreEntry) -> str:
     head = f"score #{entry.index} at {format_duration(entry.elapsed_s)}"
     if not run.visible:
         return f"{head}: recorded (scores are hidden for this task)"
-    value = "invalid" if entry.value is None else f"{entry.value:.6g}"
+    value = {"scorer_error": "scorer error (the task's or harness's fault; not counted)",
+             "invalid": "invalid"}.get(entry.outcome) or f"{entry.value:.6g}"
     message = f" — {view['message']}" if view.get("message") else ""
     return f"{head}: {value}{message}"
 

@@ -96,6 +96,7 @@ def make_task(
         python_env=environment,
         network=spec.permissions.network,
         memory_mb=int(scale_spec.memory_gb * 1024),
+        disk_mb=int(scale_spec.disk_gb * 1024),
         gpus=[] if per_sample else gpu_pool,
         gpus_per_sample=per_sample,
         gpu_pool=gpu_pool if per_sample else [],

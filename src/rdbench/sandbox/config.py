@@ -58,6 +58,10 @@ class BwrapConfig(BaseModel):
         default=None, description="host dir for per-sample workspaces; default: a temp dir"
     )
     keep_workspace: bool = False
+    disk_mb: int | None = Field(
+        default=None, description="cap on what the sample's workspace may hold (a size-limited "
+        "filesystem where the host allows one; see rdbench.sandbox.quota)"
+    )
 
     def __hash__(self) -> int:
         # Inspect keys sandbox configs by hash; lists and dicts are not hashable, their JSON is.

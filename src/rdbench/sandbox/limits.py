@@ -185,3 +185,70 @@ class CgroupLimits:
                 except OSError:
                     time.sleep(0.01)
         self.dirs.clear()
+
+
+@dataclass
+class DelegatedCgroups:
+    """Cgroup folders handed to a sandbox so that it can cap the processes it starts itself.
+
+    Made beside a sandbox's own cgroups (``<name>-delegated``) with the memory and pids controllers
+    available inside, and bound read-write into the sandbox: the scorer toolkit makes one child per
+    command of the agent's code it runs, with that command's memory cap, and reads its OOM count.
+    The sandbox's processes die with its pid namespace, so nothing in these folders outlives it.
+    """
+
+    name: str = field(default_factory=lambda: f"rdbench-{uuid.uuid4().hex[:12]}-delegated")
+    mode: str = field(default_factory=cgroup_mode)
+    dirs: list[Path] = field(default_factory=list)
+
+    def create(self) -> list[Path]:
+        """Make the folders (none where no cgroup hierarchy is writable) and return them."""
+        try:
+            if self.mode == "v2":
+                path = CGROUP_ROOT / "rdbench" / self.name
+                path.parent.mkdir(exist_ok=True)
+                with contextlib.suppress(OSError):
+                    controllers = (CGROUP_ROOT / "cgroup.controllers").read_text().split()
+                    wanted = " ".join(f"+{c}" for c in ("memory", "pids") if c in controllers)
+                    (CGROUP_ROOT / "cgroup.subtree_control").write_text(wanted)
+                    (path.parent / "cgroup.subtree_control").write_text(wanted)
+                path.mkdir()
+                self.dirs.append(path)
+                (path / "cgroup.subtree_control").write_text(
+                    " ".join(f"+{c}" for c in ("memory", "pids")
+                             if c in (path / "cgroup.controllers").read_text().split()))
+            elif self.mode == "v1":
+                base = CGROUP_ROOT / "memory"
+                path = base / "rdbench" / self.name
+                path.parent.mkdir(exist_ok=True)
+                path.mkdir()
+                self.dirs.append(path)
+        except OSError as error:
+            log.warning("rdbench sandbox: cannot delegate cgroups (%s): memory caps on the processes a "
+                        "scorer starts are not available", error)
+            self.destroy()
+        return list(self.dirs)
+
+    def destroy(self) -> None:
+        """Kill what is left in the folders and remove them (children first)."""
+        for root in reversed(self.dirs):
+            for path in sorted(root.glob("*/"), reverse=True):
+                if path.is_dir() and (path / "cgroup.procs").exists():
+                    _kill_and_remove(path)
+            _kill_and_remove(root)
+        self.dirs.clear()
+
+
+def _kill_and_remove(path: Path) -> None:
+    for _ in range(100):
+        with contextlib.suppress(OSError):
+            for pid in (path / "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(pid), signal.SIGKILL)
+        try:
+            path.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.01)

@@ -2,8 +2,16 @@
 
 Overlays give the command a writable copy-on-write view of a host folder (kernel overlayfs mounted
 inside an unprivileged user and mount namespace, which bwrap 0.8 cannot do itself): nothing written
-reaches the host folder, and the cost does not grow with the folder's size. A timeout or an
-out-of-memory is reported in the result, never raised.
+reaches the host folder, and the cost does not grow with the folder's size. What the command writes
+there lands on a size-limited filesystem (:mod:`rdbench.sandbox.quota`) where the host allows one.
+
+``private_proc`` gives the command a full ``/proc`` of its own pid namespace at a path of its
+choosing (bwrap's ``/proc`` has covered sub-folders, and the kernel lets a sandbox mount a new
+``/proc`` only where an uncovered one is already visible): with it, the command can start nested
+sandboxes that have their own ``/proc`` and so cannot see it. ``delegate_cgroups_to`` binds cgroup
+folders into the sandbox with which it can cap the memory of the commands it starts.
+
+A timeout or an out-of-memory is reported in the result, never raised.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from pydantic import BaseModel, Field
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
 from rdbench.sandbox.config import Mount
 from rdbench.sandbox.errors import SandboxSetupError
-from rdbench.sandbox.limits import CgroupLimits, LimitSpec
+from rdbench.sandbox.limits import CgroupLimits, DelegatedCgroups, LimitSpec
+from rdbench.sandbox.quota import SizedFolder
 
 
 class Overlay(BaseModel):
@@ -49,6 +58,13 @@ class OneShotSpec(BaseModel):
     gpus: list[int] = Field(default_factory=list)
     network: bool = False
     output_limit: int = 10 * 1024 * 1024
+    disk_mb: int | None = Field(default=None, description="cap on what the overlays' writes may take")
+    private_proc: str | None = Field(
+        default=None, description="where to mount a full /proc of the command's pid namespace")
+    delegate_cgroups_to: str | None = Field(
+        default=None, description="folder under which delegated cgroups are bound (0, 1, ...)")
+    delegate_cgroups_env: str = Field(
+        default="RDBENCH_DELEGATED_CGROUPS", description="variable that lists the bound cgroup folders")
 
 
 class OneShotResult(BaseModel):
@@ -82,21 +98,33 @@ async def _read_capped(stream: asyncio.StreamReader | None, limit: int) -> tuple
     return b"".join(parts), truncated
 
 
-def _command(spec: OneShotSpec, workdir: Path) -> list[str]:
+def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Path]) -> list[str]:
+    env = dict(spec.env)
+    extra: list[str] = []
+    if spec.delegate_cgroups_to and delegated:
+        targets = [f"{spec.delegate_cgroups_to}/{i}" for i in range(len(delegated))]
+        for source, target in zip(delegated, targets, strict=True):
+            extra += ["--bind", str(source), target]
+        env[spec.delegate_cgroups_env] = ":".join(targets)
     layout = SandboxLayout(
         workspace=None,
         mounts=list(spec.mounts),
         python_env=spec.python_env,
         network=spec.network,
         gpus=list(spec.gpus),
-        env=dict(spec.env),
+        env=env,
+        extra_args=extra,
     )
     args = build_args(layout, workdir)
     setup: list[str] = []
+    if spec.private_proc:
+        # the pid namespace of `unshare --fork` below; its /proc has no covered sub-folders
+        (workdir / "proc").mkdir()
+        args += ["--bind", str(workdir / "proc"), spec.private_proc]
     for i, overlay in enumerate(spec.overlays):
         if not overlay.lower.is_dir():
             raise SandboxSetupError(f"overlay source {overlay.lower} is not a directory")
-        base = workdir / f"overlay{i}"
+        base = scratch / f"overlay{i}"
         for sub in ("lower", "upper", "work", "merged"):
             (base / sub).mkdir(parents=True)
         # bind first, so unusual characters in the source path never reach the overlay options
@@ -116,10 +144,13 @@ def _command(spec: OneShotSpec, workdir: Path) -> list[str]:
             del args[at : at + 2]
         args += ["--chdir", spec.cwd]
     inner = [*args, *spec.argv]
-    if not setup:
+    if not setup and not spec.private_proc:
         return inner
     script = " && ".join([*setup, "exec " + " ".join(shlex.quote(a) for a in inner)])
-    return ["unshare", "--user", "--map-root-user", "--mount", "--", "/bin/sh", "-c", script]
+    namespaces = ["--user", "--map-root-user", "--mount"]
+    if spec.private_proc:
+        namespaces += ["--pid", "--fork", "--kill-child", f"--mount-proc={workdir / 'proc'}"]
+    return ["unshare", *namespaces, "--", "/bin/sh", "-c", script]
 
 
 async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
@@ -131,9 +162,16 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
     """
     workdir = Path(tempfile.mkdtemp(prefix="rdbench-oneshot-"))
     cgroups = CgroupLimits(LimitSpec(spec.memory_mb, spec.pids, spec.cpus))
+    delegated = DelegatedCgroups()
+    scratch = SizedFolder(workdir / "scratch", spec.disk_mb or 0)
     started = time.monotonic()
     try:
-        argv = _command(spec, workdir)
+        if spec.disk_mb and spec.overlays:
+            scratch.create()
+        else:
+            scratch.path.mkdir()
+        dirs = delegated.create() if spec.delegate_cgroups_to else []
+        argv = _command(spec, workdir, scratch.path, dirs)
         cgroups.create()
         proc = await asyncio.create_subprocess_exec(
             *cgroups.wrap(argv),
@@ -168,4 +206,6 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
         )
     finally:
         cgroups.destroy()
+        delegated.destroy()
+        scratch.destroy()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -29,6 +29,7 @@ from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
 from rdbench.sandbox.gpus import pool_for
 from rdbench.sandbox.limits import LimitSpec
 from rdbench.sandbox.process import SandboxProcess
+from rdbench.sandbox.quota import SizedFolder
 
 log = logging.getLogger(__name__)
 WORKSPACE_METADATA_KEY = "rdbench_workspace"
@@ -57,12 +58,14 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     """A persistent bubblewrap sandbox: background jobs outlive the exec that started them."""
 
     def __init__(
-        self, process: SandboxProcess, config: BwrapConfig, state_dir: Path, gpus: list[int] | None = None
+        self, process: SandboxProcess, config: BwrapConfig, state_dir: Path, gpus: list[int] | None = None,
+        disk: SizedFolder | None = None,
     ) -> None:
         super().__init__()
         self._process = process
         self._config = config
         self._state_dir = state_dir
+        self._disk = disk
         self.workspace_path: Path = state_dir / "workspace"
         self.run_dir: Path = state_dir / "run"
         self.gpus: list[int] = list(gpus if gpus is not None else config.gpus)
@@ -85,10 +88,19 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         base.mkdir(parents=True, exist_ok=True)
         state_dir = Path(tempfile.mkdtemp(prefix="rdbench-sample-", dir=base))
         workspace = state_dir / "workspace"
+        disk: SizedFolder | None = None
+        if cfg.disk_mb:
+            # the workspace on a filesystem of its own: filling it fails in the agent's shell
+            # ("No space left on device"), not on the host
+            disk = SizedFolder(state_dir / "disk", cfg.disk_mb)
+            disk.create()
+            (disk.path / "workspace").mkdir()
+            workspace.symlink_to(disk.path / "workspace")
+            workspace = disk.path / "workspace"
         template = metadata.get(WORKSPACE_METADATA_KEY) or cfg.workspace_template
         if template:
-            shutil.copytree(template, workspace, symlinks=True)
-        else:
+            shutil.copytree(template, workspace, symlinks=True, dirs_exist_ok=True)
+        elif not workspace.exists():
             workspace.mkdir()
         workspace.chmod(0o755)
         run_dir = state_dir / "run"
@@ -110,9 +122,13 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         except BaseException:
             if cfg.gpus_per_sample:
                 await pool_for(cfg.gpu_pool).release(gpus)
+            if disk is not None:
+                disk.destroy()
             shutil.rmtree(state_dir, ignore_errors=True)
             raise
-        return {"default": cls(process, cfg, state_dir, gpus)}
+        environment = cls(process, cfg, state_dir, gpus, disk)
+        environment.workspace_path = workspace
+        return {"default": environment}
 
     @classmethod
     async def sample_cleanup(
@@ -133,8 +149,17 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             await pool_for(self._config.gpu_pool).release(self.gpus)
             self.gpus = []
         if self._config.keep_workspace:
+            if self._disk is not None and self._disk.limited:
+                # keep the files, not the mount: copy them off the size-limited filesystem
+                kept = self._state_dir / "workspace"
+                kept.unlink(missing_ok=True)
+                shutil.copytree(self.workspace_path, kept, symlinks=True)
+                self._disk.destroy()
+                self.workspace_path = kept
             log.info("kept workspace %s", self.workspace_path)
         else:
+            if self._disk is not None:
+                self._disk.destroy()
             shutil.rmtree(self._state_dir, ignore_errors=True)
 
     @property

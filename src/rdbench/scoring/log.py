@@ -64,6 +64,7 @@ class ScoreEntry(BaseModel):
         }
         if visible:
             view["value"] = self.value
+            view["outcome"] = self.outcome
         else:
             view["valid"] = self.valid
         return view

@@ -103,6 +103,10 @@ class ScaleSpec(StrictModel):
     cpus: int = Field(default=2, ge=1)
     memory_gb: float = Field(default=8.0, gt=0)
     gpus: int = Field(default=0, ge=0)
+    disk_gb: float = Field(
+        default=20.0, gt=0, description="disk the workspace may fill, and each scoring call's writes "
+        "(a size-limited filesystem per sample where the host allows one; see docs/sandbox.md)"
+    )
     score_timeout: float | None = Field(
         default=None, gt=0, description="seconds one scoring run may take at this scale "
         "(default: scoring.timeout)"

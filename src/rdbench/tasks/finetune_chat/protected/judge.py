@@ -192,7 +192,7 @@ def points(g: Grammar, prompt: str, answer: str) -> int:
     stop = 1 if clean else 0
     kind = toks[0]
     if kind == "finish":
-        words = body if body[-1] == "." else body + ["."]
+        words = body if body[-1] == "." else [*body, "."]
         p = parse(g, toks[2:] + words)
         if p is None:
             return stop

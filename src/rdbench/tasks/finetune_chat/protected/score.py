@@ -1,11 +1,14 @@
 """Scorer for finetune_chat: win rate of workspace/model.pt against the base model on hidden prompts.
 
-No code from the workspace runs here: model.pt is read as weights only (``weights_only=True``) into
+No code from the workspace runs here: model.pt is read as weights only (``weights_only=True``, at the
+moment of use: no links) into
 the scorer's own copy of the architecture (gpt.py) and decoder (chat.py) from protected/. Each call
 draws ``eval_n`` prompts from the hidden pool with ``params["seed"]``; both models answer them with
 the same sampling seed (temperature 1.0, at most chat.MAX_NEW words), and the hidden judge compares
 every pair. Win rate = (wins + ties / 2) / prompts, so the base model itself scores exactly 0.5.
 """
+
+from __future__ import annotations
 
 import math
 import os
@@ -13,25 +16,20 @@ import random
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+import rdbench_scorer as rs
 
 # deterministic cuBLAS on GPUs: the base model against itself must give identical samples (all ties)
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
-import torch  # noqa: E402
+import torch
 
 MAX_BYTES = 20_000_000  # far above any checkpoint of the fixed architecture
 
 
-def _nan(msg, **details):
-    return {"value": float("nan"), "message": msg, "details": details}
-
-
-def _load_weights(path, base_state):
+def _load_weights(ck: Any, base_state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     """The candidate's state dict checked against the base's keys, shapes and dtypes; or an error."""
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is an invalid submission
-        return None, f"cannot read model.pt as weights: {type(e).__name__}: {e}"
     state = ck.get("model", ck) if isinstance(ck, dict) else None
     if not isinstance(state, dict):
         return None, 'model.pt must hold {"config": ..., "model": state_dict} (see chat.save_model)'
@@ -52,25 +50,19 @@ def _load_weights(path, base_state):
     return out, None
 
 
-def score(workspace, protected, params):
+def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
     t0 = time.time()
     workspace, protected = Path(workspace), Path(protected)
     sys.path.insert(0, str(protected))
-    import chat  # noqa: PLC0415  (the scorer's own copies, from protected/)
-    import judge  # noqa: PLC0415
-    from gpt import GPT, GPTConfig  # noqa: PLC0415
+    import chat  # type: ignore[import-not-found]  # the scorer's own copies, from protected/
+    import judge  # type: ignore[import-not-found]
+    from gpt import GPT, GPTConfig  # type: ignore[import-not-found]
 
-    path = workspace / "model.pt"
-    if path.is_symlink() or not path.is_file():
-        return _nan("model.pt must be a regular file in the workspace (no symlinks)")
-    if not path.resolve().is_relative_to(workspace.resolve()) or os.stat(path).st_nlink != 1:
-        return _nan("model.pt must be a regular file in the workspace (no hard links)")
-    if path.stat().st_size > MAX_BYTES:
-        return _nan(f"model.pt is larger than {MAX_BYTES} bytes; the architecture must stay the base's")
+    ck = rs.load_tensors("model.pt", workspace, max_bytes=MAX_BYTES)
     base_ck = torch.load(protected / "base.pt", map_location="cpu", weights_only=True)
-    state, err = _load_weights(path, base_ck["model"])
-    if err:
-        return _nan(err)
+    state, err = _load_weights(ck, base_ck["model"])
+    if err or state is None:
+        raise rs.Invalid(str(err))
 
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     if dev == "cpu":
@@ -91,8 +83,8 @@ def score(workspace, protected, params):
 
     grammar = judge.Grammar.load(protected / "grammar.json")
     wins = ties = 0
-    by_kind = {}
-    for p, a, b in zip(prompts, answers["model"], answers["base"]):
+    by_kind: dict[str, dict[str, Any]] = {}
+    for p, a, b in zip(prompts, answers["model"], answers["base"], strict=True):
         pa, pb = judge.points(grammar, p, a), judge.points(grammar, p, b)
         r = 1.0 if pa > pb else 0.5 if pa == pb else 0.0
         wins += r == 1.0
@@ -108,12 +100,9 @@ def score(workspace, protected, params):
     n = len(prompts)
     value = (wins + 0.5 * ties) / n
     if not math.isfinite(value):
-        return _nan("no prompts scored")
-    return {
-        "value": value,
-        "message": f"win rate {value:.3f} against the base model on {n} hidden prompts "
-                   f"({wins} wins, {ties} ties, {n - wins - ties} losses)",
-        "details": {"n": n, "wins": wins, "ties": ties, "by_kind": by_kind, "device": dev,
-                    "seconds": round(time.time() - t0, 2),
-                    "examples": [[p, a, b] for p, a, b in list(zip(prompts, answers["model"], answers["base"]))[:5]]},
-    }
+        raise rs.ScorerError("no prompts scored")
+    return rs.scored(value, f"win rate {value:.3f} against the base model on {n} hidden prompts "
+                     f"({wins} wins, {ties} ties, {n - wins - ties} losses)",
+                     n=n, wins=wins, ties=ties, by_kind=by_kind, device=dev, seconds=round(time.time() - t0, 2),
+                     examples=[[p, a, b] for p, a, b in list(zip(prompts, answers["model"], answers["base"],
+                                                                  strict=True))[:5]])

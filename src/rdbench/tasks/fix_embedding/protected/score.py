@@ -1,41 +1,42 @@
 """Score fix_embedding: hidden-test loss of workspace/model.pt, run by the scorer's own model code.
 
-The submission is data only: ``torch.load(weights_only=True)`` never runs the agent's code, every
+The submission is data only, read at the moment of use (``rdbench_scorer.load_tensors``: no links,
+``torch.load(weights_only=True)``, so no agent code runs), every
 tensor is checked against the architecture (protected/arch.json: exact keys, shapes, dtypes, finite,
 tied head), and the forward pass is protected/gpt.py's, not the workspace's. The hidden test windows
 change with ``params["seed"]`` (a random window alignment on a long hidden stream); the stream is
 long enough that a fixed model's loss moves by ~0.0005 nats between calls.
 """
 
+from __future__ import annotations
+
 import importlib.util
 import json
 import math
 import pathlib
-import re
-import stat
 import sys
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import rdbench_scorer as rs
 import torch
 import torch.nn.functional as F
 
 MAX_BYTES = 256 * 2**20  # far above any checkpoint of the task's architectures
 
 
-def _nan(msg, **details):
-    return {"value": float("nan"), "message": msg, "details": details}
-
-
-def _load_gpt(protected):
+def _load_gpt(protected: pathlib.Path) -> ModuleType:
     # by path, so a gpt.py elsewhere on sys.path (the workspace's) can never stand in for it
     spec = importlib.util.spec_from_file_location("fix_embedding_scorer_gpt", protected / "gpt.py")
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up there
     spec.loader.exec_module(mod)
     return mod
 
 
-def check_checkpoint(ckpt, arch):
+def check_checkpoint(ckpt: Any, arch: dict[str, Any]) -> tuple[dict[str, torch.Tensor] | None, str | None]:
     """Return (state dict of plain tensors, None) or (None, reason) for a loaded model.pt."""
     if not isinstance(ckpt, dict) or set(ckpt) != {"config", "model"}:
         keys = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
@@ -68,7 +69,8 @@ def check_checkpoint(ckpt, arch):
 
 
 @torch.no_grad()
-def hidden_loss(model, test, block, seed, batch=64):
+def hidden_loss(model: torch.nn.Module, test: np.ndarray, block: int, seed: int,
+                batch: int = 64) -> tuple[float, int, int]:
     """Mean next-token loss over all non-overlapping windows of ``test`` at an alignment set by ``seed``.
 
     Each call sees different windows (contexts cut elsewhere) of the same long hidden stream, so the
@@ -87,31 +89,12 @@ def hidden_loss(model, test, block, seed, batch=64):
     return loss_sum / count, count, offset
 
 
-def score(workspace, protected, params):
-    workspace, protected = pathlib.Path(workspace), pathlib.Path(protected)
-    path = workspace / "model.pt"
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return _nan("no model.pt in the workspace")
-    if stat.S_ISLNK(st.st_mode):
-        return _nan("model.pt is a symlink; symlinks are refused, save a regular file")
-    if not stat.S_ISREG(st.st_mode) or st.st_nlink > 1:
-        return _nan("model.pt must be a regular file (no hard links)")
-    if st.st_size > MAX_BYTES:
-        return _nan(f"model.pt is too large ({st.st_size} bytes)")
-    try:
-        # data only: weights_only refuses any pickled code
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unreadable submission is invalid
-        # torch's long hint suggests weights_only=False; show only the reason
-        why = re.search(r"(Trying to load unsupported|WeightsUnpickler error|Unsupported global)[^\n]*", str(e))
-        reason = why.group(0) if why else f"{type(e).__name__}: {e}"
-        return _nan(f"cannot load model.pt with torch.load(weights_only=True): {reason}"[:600])
+def score(workspace: pathlib.Path, protected: pathlib.Path, params: dict[str, Any]) -> dict[str, Any]:
+    ckpt = rs.load_tensors("model.pt", workspace, max_bytes=MAX_BYTES)
     arch = json.loads((protected / "arch.json").read_text())
     state, problem = check_checkpoint(ckpt, arch)
-    if problem:
-        return _nan(f"model.pt rejected: {problem}")
+    if problem or state is None:
+        raise rs.Invalid(f"model.pt rejected: {problem}")
     gpt = _load_gpt(protected)
     model = gpt.GPT(gpt.GPTConfig(**arch["config"]))
     model.load_state_dict(state, strict=True)
@@ -121,7 +104,6 @@ def score(workspace, protected, params):
     loss, n_tokens, offset = hidden_loss(model, test, arch["config"]["block_size"], int(params["seed"]))
     details = {"loss": loss, "tokens": n_tokens, "offset": offset, "device": str(device)}
     if not math.isfinite(loss):
-        return _nan("the model's hidden-test loss is not finite", **details)
-    return {"value": loss,
-            "message": f"hidden-test loss {loss:.4f} nats/token over {n_tokens} tokens (lower is better)",
-            "details": details}
+        raise rs.Invalid("the model's hidden-test loss is not finite", **details)
+    return rs.scored(loss, f"hidden-test loss {loss:.4f} nats/token over {n_tokens} tokens (lower is better)",
+                     **details)

@@ -40,7 +40,7 @@ def run_cases(fn, kind, cases):
             states = [{} for _ in params]
             trajectory = []
             for step_grads in grads:
-                params = [plain(fn(p, g.clone(), s, lr)).detach().clone() for p, g, s in zip(params, step_grads, states)]
+                params = [plain(fn(p, g.clone(), s, lr)).detach().clone() for p, g, s in zip(params, step_grads, states, strict=False)]
                 trajectory.append(torch.cat([p.reshape(-1) for p in params]))
             out.append([torch.stack(trajectory)])
         elif kind == "scheduler":
@@ -92,7 +92,7 @@ def train(fn, kind, data, steps=30):
             loss = F.cross_entropy(model(x), target)
             grads = torch.autograd.grad(loss, params)
             with torch.no_grad():
-                for p, g, s in zip(params, grads, states):
+                for p, g, s in zip(params, grads, states, strict=False):
                     p.copy_(plain(fn(p.detach().clone(), g, s, 0.01)))
             curve.append(float(loss.detach()))
         return curve

@@ -21,12 +21,11 @@ Run it yourself from the workspace to check a model on the validation data (no h
 """
 
 import argparse
+import contextlib
 import json
-import math
 import operator
 import os
 import pathlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -191,46 +190,57 @@ np.savez(out / "example.npz", ids=ids.numpy(), logits=eager.detach().float().num
 '''
 
 
-def _isolated(argv, isolate=True):
-    """``argv`` in its own pid namespace: when it exits, the kernel kills everything it started, so
-    no process of the agent's outlives the export (and runs while the hidden data is in memory).
-    (The harness already runs it in a nested sandbox without the hidden data, as another user
-    namespace that cannot read this process's memory, files or /proc entries.)"""
-    bwrap = shutil.which("bwrap") if isolate else None
-    if bwrap is None:
-        return argv, False
-    return [bwrap, "--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--new-session", "--",
-            *argv], True
+def export(workspace: pathlib.Path, batch: int, vocab: int, timeout: float, out_dir: pathlib.Path,
+           isolate: bool = True) -> tuple[bool, float, str]:
+    """Run the exporter on ``workspace``; returns (ok, seconds, error text).
 
+    Scoring (``isolate``): in a nested sandbox (``rdbench_scorer.run_untrusted``), which cannot see
+    this process, its parameters or the hidden data, and whose processes all die with it; the files
+    it wrote are then copied to ``out_dir/export`` at the moment of use (no links, regular files).
+    The agent's own check (``main``, no hidden data anywhere): a plain subprocess.
+    """
+    args = [str(workspace), "", str(batch), str(BLOCK), str(vocab)]
+    if isolate:
+        import rdbench_scorer as rs
 
-def export(workspace, batch, vocab, timeout, out_dir, isolate=True):
-    """Run the exporter on ``workspace`` in an isolated subprocess; returns (ok, seconds, error text)."""
-    script = pathlib.Path(out_dir) / "rdbench_export.py"
-    script.write_text(EXPORTER)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(max(1, torch.get_num_threads()))}
-    argv, isolated = _isolated([sys.executable, str(script), str(workspace), str(pathlib.Path(out_dir) / "export"),
-                                str(batch), str(BLOCK), str(vocab)], isolate)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=str(workspace), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
-    try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stderr = None
-    finally:
-        if not isolated:  # without a pid namespace, at least end the process group it started in
-            try:
+        shared = rs.shared_dir("rmlm-")
+        (shared / "rdbench_export.py").write_text(EXPORTER)
+        args[1] = str(shared / "export")
+        run = rs.run_untrusted([sys.executable, str(shared / "rdbench_export.py"), *args], cwd=workspace,
+                               timeout=timeout,
+                               env={"OMP_NUM_THREADS": str(max(1, torch.get_num_threads()))})
+        secs, ok, stderr = run.seconds, run.ok, run.stderr.decode(errors="replace")
+        timed_out = run.timed_out
+        if ok:
+            (out_dir / "export").mkdir(parents=True, exist_ok=True)
+            for name in ("graph.json", "weights.npz", "example.npz"):
+                try:
+                    rs.copy_in(name, shared / "export", out_dir / "export" / name, max_bytes=1 << 30)
+                except rs.Invalid as error:
+                    if name != "example.npz":
+                        return False, secs, f"the exporter's output is unusable: {error.message}"
+    else:
+        script = out_dir / "rdbench_export.py"
+        script.write_text(EXPORTER)
+        args[1] = str(out_dir / "export")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(script), *args], cwd=str(workspace),
+                                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        timed_out = False
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out, stderr = True, ""
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    secs = time.perf_counter() - t0
-    if stderr is None:
+            proc.wait()
+        secs, ok = time.perf_counter() - t0, proc.returncode == 0 and not timed_out
+    if timed_out:
         return False, secs, f"exporting the model took more than {timeout:.0f} s"
-    if proc.returncode != 0:
-        return False, secs, f"exporting the model failed (exit {proc.returncode}): {stderr[-1500:]}"
+    if not ok:
+        return False, secs, f"exporting the model failed: {stderr[-1500:]}"
     return True, secs, ""
 
 
@@ -467,8 +477,8 @@ def run_scoring(workspace, load_data, vocab, params, seed):
     n_windows = int(params.get("eval_windows", 2048))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="rmlm-") as tmp:
-        ok, export_s, err = export(workspace, batch, vocab, float(params.get("export_timeout", 60)), tmp,
-                                   isolate=params.get("isolate", True))
+        ok, export_s, err = export(workspace, batch, vocab, float(params.get("export_timeout", 60)),
+                                   pathlib.Path(tmp), isolate=params.get("isolate", True))
         if not ok:
             return _nan(err, export_seconds=export_s)
         export_dir = pathlib.Path(tmp) / "export"
@@ -488,7 +498,7 @@ def run_scoring(workspace, load_data, vocab, params, seed):
                     mismatch = float((got.float().cpu() - torch.from_numpy(ex["logits"])).abs().max())
         except Forbidden as e:
             return _nan(f"invalid model: {e}", export_seconds=export_s)
-        except Exception as e:  # noqa: BLE001 - any failure of the agent's graph is an invalid submission
+        except Exception as e:
             return _nan(f"running the exported model failed: {type(e).__name__}: {str(e)[:500]}",
                         export_seconds=export_s)
     details = {"loss": loss, "masked_tokens": count, "params": n_params, "ops": ops,

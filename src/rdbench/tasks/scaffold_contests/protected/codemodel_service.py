@@ -14,7 +14,7 @@ DEV_SEED = 12345
 
 def _dev(protected, params):
     sys.path.insert(0, str(protected))
-    import contests_gen  # noqa: PLC0415
+    import contests_gen
 
     return {p["id"]: p for p in contests_gen.make_set(DEV_SEED, int(params.get("n_dev", 10)), "d",
                                                          kinds=contests_gen.DEV_KINDS)}, contests_gen

@@ -29,7 +29,7 @@ def _t_count_div(rng):
         if edge == 0:
             return []
         a = [r.randint(-50, 50) for _ in range(r.randint(1, 12))]
-        return a + [0, -k] if edge == 1 else [k * r.randint(1, 5)] + a
+        return [*a, 0, -k] if edge == 1 else [k * r.randint(1, 5), *a]
 
     def solve(a):
         return str(sum(1 for v in a if v % k == 0))
@@ -53,7 +53,7 @@ def _t_sum_above(rng):
         if edge == 0:
             return []
         a = [r.randint(-30, 40) for _ in range(r.randint(1, 12))]
-        return a + [t, t + 1] if edge == 1 else a + [r.randint(t + 2, 60)]
+        return [*a, t, t + 1] if edge == 1 else [*a, r.randint(t + 2, 60)]
 
     def solve(a):
         return str(sum(v for v in a if v > t))
@@ -81,7 +81,7 @@ def _t_second_max(rng):
             x, y = r.sample(range(-40, 40), 2)
             return [x, y, x]
         a = [r.randint(-40, 40) for _ in range(r.randint(2, 10))]
-        return a + [max(a)]
+        return [*a, max(a)]
 
     def solve(a):
         d = sorted(set(a))
@@ -113,8 +113,8 @@ def _t_longest_rise(rng):
             return []
         a = [r.randint(-20, 20) for _ in range(r.randint(2, 9))]
         if edge == 1:
-            return a + [a[-1] + 1, a[-1] + 5, a[-1] + 3, a[-1] + 4]
-        return a + [-30, 5, 5, 6, 7, 8]
+            return [*a, a[-1] + 1, a[-1] + 5, a[-1] + 3, a[-1] + 4]
+        return [*a, -30, 5, 5, 6, 7, 8]
 
     def solve(a):
         best = cur = 0
@@ -146,7 +146,7 @@ def _t_pairs_sum(rng):
         if edge == 0:
             return [] if r.random() < 0.3 else [k // 2] * 2 + [k - k // 2] + [k // 2]
         a = [r.randint(-5, k + 5) for _ in range(r.randint(3, 10))]
-        return a + [k - a[0], k - a[0]]
+        return [*a, k - a[0], k - a[0]]
 
     def solve(a):
         n = len(a)
@@ -172,7 +172,7 @@ def _t_records(rng):
         if edge == 0:
             return []
         a = [r.randint(-20, 20) for _ in range(r.randint(2, 10))]
-        return a + [max(a), max(a) + 1] if edge == 1 else [-r.randint(21, 30)] + a
+        return [*a, max(a), max(a) + 1] if edge == 1 else [-r.randint(21, 30), *a]
 
     def solve(a):
         c = 0
@@ -206,7 +206,7 @@ def _t_mode(rng):
         if edge == 0:
             return []
         x, y = sorted(r.sample(range(-20, 20), 2))
-        tie = [y, x, y, x] + r.sample(range(30, 60), 2)
+        tie = [y, x, y, x, *r.sample(range(30, 60), 2)]
         return tie if edge == 1 else [y, y, x, x, r.randint(21, 29)]
 
     def solve(a):
@@ -219,7 +219,7 @@ def _t_mode(rng):
 
     def ex(r):
         x = r.randint(-9, 9)
-        return [x, x, x] + r.sample(range(10, 40), 2)
+        return [x, x, x, *r.sample(range(10, 40), 2)]
     return st, ok, bad, gen, solve, ex
 
 
@@ -237,7 +237,7 @@ def _t_alt_sum(rng):
         if edge == 0:
             return []
         a = [r.randint(-30, 30) for _ in range(r.randint(1, 6) * 2)]
-        return a if edge == 2 else a + [r.randint(1, 30)]
+        return a if edge == 2 else [*a, r.randint(1, 30)]
 
     def solve(a):
         return str(sum(v if i % 2 == 0 else -v for i, v in enumerate(a)))

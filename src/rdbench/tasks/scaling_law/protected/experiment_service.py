@@ -23,22 +23,25 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 _RUN_LOCK = threading.Lock()  # experiments share the host's CPU: run them one at a time
-_MODULES: dict[str, object] = {}
+_MODULES: dict[str, ModuleType] = {}
 
 
-def _experiment_module(protected: Path):
+def _experiment_module(protected: Path) -> ModuleType:
     key = str(protected)
     if key not in _MODULES:
         spec = importlib.util.spec_from_file_location(f"sl_experiment_{len(_MODULES)}", protected / "experiment.py")
+        assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         _MODULES[key] = module
     return _MODULES[key]
 
 
-def _int(request: dict, name: str, default: int | None = None) -> int | None:
+def _int(request: dict[str, Any], name: str, default: int | None = None) -> int | None:
     value = request.get(name, default)
     if value is None or isinstance(value, bool):
         return None
@@ -49,7 +52,7 @@ def _int(request: dict, name: str, default: int | None = None) -> int | None:
     return int(number) if number.is_integer() else None
 
 
-def _ledger_text(state: dict, config: dict) -> str:
+def _ledger_text(state: dict[str, Any], config: dict[str, Any]) -> str:
     used = state.get("flops_used", 0.0)
     total = float(config["total_experiment_flops"])
     lines = [f"compute used {used:.4g} of {total:.4g} FLOPs ({total - used:.4g} left); "
@@ -62,7 +65,8 @@ def _ledger_text(state: dict, config: dict) -> str:
     return "\n".join(lines)
 
 
-def handle(request, protected, params, state):
+def handle(request: dict[str, Any], protected: Path, params: dict[str, Any],
+           state: dict[str, Any]) -> dict[str, Any]:
     """Answer one ``experiment`` query (see the module docstring)."""
     protected = Path(protected)
     module = _experiment_module(protected)
@@ -106,7 +110,7 @@ def handle(request, protected, params, state):
             "exit_code": 0}
 
 
-def _run(protected: Path, width: int, steps: int, seed: int, params: dict) -> dict:
+def _run(protected: Path, width: int, steps: int, seed: int, params: dict[str, Any]) -> dict[str, Any]:
     """One experiment in a child process (thread settings and memory stay out of the harness)."""
     env = dict(os.environ)  # trusted task code; keeps CUDA_VISIBLE_DEVICES and library paths
     env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
@@ -118,6 +122,7 @@ def _run(protected: Path, width: int, steps: int, seed: int, params: dict) -> di
     except subprocess.TimeoutExpired:
         return {"error": "timed out"}
     try:
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return result
     except (IndexError, ValueError):
         return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"}

@@ -19,99 +19,81 @@ import hashlib
 import importlib.util
 import json
 import math
-import os
-import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import rdbench_scorer as rs
 
 # what the sweep must share with the prepared task for its losses to be the truth here
 SWEEP_KEYS = ("n_layer", "n_head", "block_size", "batch_size", "lr", "vocab_size", "target_flops",
               "answer_widths")
 
 
-def _invalid(message: str, **details) -> dict:
-    return {"value": float("nan"), "message": message, "details": details}
-
-
-def _read_answer(workspace: Path) -> tuple[dict | None, str]:
-    path = workspace / "answer.json"
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return None, "answer.json is missing"
-    if stat.S_ISLNK(info.st_mode) or not stat.S_ISREG(info.st_mode):
-        return None, "answer.json must be a regular file (links are refused)"
-    if info.st_nlink > 1:
-        return None, "answer.json must not be a hard link"
-    if info.st_size > 65536:
-        return None, "answer.json is too large"
-    try:
-        answer = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
-        return None, f"answer.json is not valid JSON: {error}"
+def _read_answer(workspace: Path) -> dict[str, Any]:
+    answer = rs.read_json("answer.json", workspace, max_bytes=65536)
     if not isinstance(answer, dict):
-        return None, "answer.json must hold a JSON object"
-    return answer, ""
+        raise rs.Invalid("answer.json must hold a JSON object")
+    return answer
 
 
-def _is_int(value) -> bool:
+def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _flops(protected: Path):
+def _flops(protected: Path) -> Callable[[int, int, dict[str, Any]], float]:
     spec = importlib.util.spec_from_file_location("sl_experiment", protected / "experiment.py")
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.flops
+    flops: Callable[[int, int, dict[str, Any]], float] = module.flops
+    return flops
 
 
-def _data_hashes(folder: Path) -> dict:
+def _data_hashes(folder: Path) -> dict[str, str]:
     import numpy as np
 
     return {split: hashlib.sha256(np.load(folder / f"{split}.npy").tobytes()).hexdigest()
             for split in ("train", "val")}
 
 
-def score(workspace: Path, protected: Path, params: dict) -> dict:
+def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
     """Score the answer in ``workspace/answer.json`` (see the module docstring)."""
     workspace, protected = Path(workspace), Path(protected)
     config = json.loads((protected / "config.json").read_text())
     sweep_path = protected / f"sweep_{params.get('scale', 'mini')}.json"
-    if not sweep_path.exists():
-        return _invalid(f"no hidden sweep for scale {params.get('scale')!r}: the task maintainers must "
-                        f"generate {sweep_path.name} with sweep.py", task_error=True)
+    if not sweep_path.exists():  # the task's fault, not the agent's
+        raise rs.ScorerError(f"no hidden sweep for scale {params.get('scale')!r}: the task maintainers must "
+                             f"generate {sweep_path.name} with sweep.py")
     sweep = json.loads(sweep_path.read_text())
     stale = [k for k in SWEEP_KEYS if sweep["config"].get(k) != config.get(k)]
     if stale or sweep["data_sha256"] != _data_hashes(protected / "data"):
-        return _invalid("the hidden sweep does not match this task's data or settings; regenerate it "
-                        "with sweep.py", task_error=True, stale_keys=stale)
+        raise rs.ScorerError(f"the hidden sweep does not match this task's data or settings (keys {stale}); "
+                             "regenerate it with sweep.py")
     cells = sweep["budgets"][f"{float(config['target_flops']):.4g}"]
     losses = {int(w): float(c["mean"]) for w, c in cells.items()}
-    answer, problem = _read_answer(workspace)
-    if answer is None:
-        return _invalid(problem)
+    answer = _read_answer(workspace)
     width, steps, loss = answer.get("n_embd"), answer.get("steps"), answer.get("loss")
-    if not _is_int(width) or not _is_int(steps):
-        return _invalid("answer.json needs integer 'n_embd' and 'steps'")
+    if not isinstance(width, int) or not isinstance(steps, int) or not _is_int(width) or not _is_int(steps):
+        raise rs.Invalid("answer.json needs integer 'n_embd' and 'steps'")
     if not isinstance(loss, (int, float)) or isinstance(loss, bool) or not math.isfinite(loss) \
             or not 0 < loss < 20:
-        return _invalid("answer.json needs 'loss', a finite number of nats/token (0 < loss < 20)")
+        raise rs.Invalid("answer.json needs 'loss', a finite number of nats/token (0 < loss < 20)")
     if width not in losses:
-        return _invalid(f"n_embd must be one of {sorted(losses)}")
+        raise rs.Invalid(f"n_embd must be one of {sorted(losses)}")
     target, tolerance = float(config["target_flops"]), float(config["budget_tolerance"])
     cost = _flops(protected)(width, steps, config) if steps > 0 else 0.0
     if cost > target:
-        return _invalid(f"width {width} for {steps} steps costs {cost:.4g} FLOPs, over the budget of "
+        raise rs.Invalid(f"width {width} for {steps} steps costs {cost:.4g} FLOPs, over the budget of "
                         f"{target:.4g}", flops=cost)
     if cost < (1 - tolerance) * target:
-        return _invalid(f"width {width} for {steps} steps costs {cost:.4g} FLOPs: use at least "
+        raise rs.Invalid(f"width {width} for {steps} steps costs {cost:.4g} FLOPs: use at least "
                         f"{1 - tolerance:.0%} of the budget of {target:.4g}", flops=cost)
-    best_width = min(losses, key=losses.get)
+    best_width = min(losses, key=lambda w: losses[w])
     regret = losses[width] - losses[best_width]
     error = abs(float(loss) - losses[width])
-    return {
-        "value": 1.0 - (regret + error),
-        "message": f"answer recorded: n_embd {width}, steps {steps}, predicted loss {float(loss):.4f}",
-        "details": {"loss_at_choice": losses[width], "loss_opt": losses[best_width],
-                    "opt_width": best_width, "regret": regret, "prediction_error": error,
-                    "flops": cost, "prediction": float(loss), "width": width, "steps": steps},
-    }
+    return rs.scored(1.0 - (regret + error),
+                     f"answer recorded: n_embd {width}, steps {steps}, predicted loss {float(loss):.4f}",
+                     loss_at_choice=losses[width], loss_opt=losses[best_width], opt_width=best_width,
+                     regret=regret, prediction_error=error, flops=cost, prediction=float(loss), width=width,
+                     steps=steps)

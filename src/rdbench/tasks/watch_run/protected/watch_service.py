@@ -8,6 +8,8 @@ protected/ holds; the scorer checks the signature. The service writes nothing to
 import hashlib
 import hmac
 import json
+from pathlib import Path
+from typing import Any
 
 
 def sign(key: str, step: int, kind: str, revealed: int) -> str:
@@ -17,7 +19,8 @@ def sign(key: str, step: int, kind: str, revealed: int) -> str:
     return f"{body}:{mac}"
 
 
-def handle(request, protected, params, state):
+def handle(request: dict[str, Any], protected: Path, params: dict[str, Any],
+           state: dict[str, Any]) -> dict[str, Any]:
     rows = json.loads((protected / "run.json").read_text())
     label = json.loads((protected / "label.json").read_text())
     revealed = state.setdefault("revealed", 0)

@@ -1,0 +1,51 @@
+"""Scoring a folder with a task's real scorer, through the real scoring sandbox (as a run does)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Any
+
+from rdbench.scoring.runner import ScoreResult, score_workspace
+from rdbench.task.assets import Materialized, materialize
+from rdbench.task.environment import ensure_environment
+from rdbench.task.loader import load_task
+
+
+@functools.cache
+def prepared(task: str | Path, scale: str = "mini") -> tuple[Materialized, Path]:
+    """The task's materialised folders and environment (built once per test process)."""
+    loaded = load_task(task)
+    return materialize(loaded, scale), ensure_environment(loaded.spec.environment)
+
+
+def sandbox_score(task: str | Path, workspace: Path, *, seed: int | None = None, scale: str = "mini",
+                  **overrides: Any) -> ScoreResult:
+    """Score ``workspace`` as a run's ``score`` call would (``overrides`` change scale params)."""
+    mat, env = prepared(task, scale)
+    return asyncio.run(score_workspace(mat, workspace, env, seed=seed, overrides=overrides or None))
+
+
+def score_materialized(mat: Materialized, workspace: Path, *, seed: int | None = None,
+                       **overrides: Any) -> ScoreResult:
+    """Score ``workspace`` with ``mat``'s scorer (a family instance, a prepared folder)."""
+    env = ensure_environment(mat.task.spec.environment)
+    return asyncio.run(score_workspace(mat, workspace, env, seed=seed, overrides=overrides or None))
+
+
+def as_dict(result: ScoreResult) -> dict[str, Any]:
+    """A sandbox result in the shape of a scorer's return value (NaN for no score).
+
+    A scorer error is never an acceptable outcome in these tests: it raises here.
+    """
+    assert result.kind != "scorer_error", result
+    return {"value": float("nan") if result.value is None else result.value, "message": result.message,
+            "details": result.details, "kind": result.kind}
+
+
+def score_root(task: str | Path, root: Path, workspace: Path, *, seed: int | None = None, scale: str = "mini",
+               **overrides: Any) -> dict[str, Any]:
+    """Score ``workspace`` against a materialised folder ``root`` (a family instance), as :func:`as_dict`."""
+    mat = Materialized(task=load_task(task), scale=scale, root=root)
+    return as_dict(score_materialized(mat, workspace, seed=seed, **overrides))

@@ -34,6 +34,8 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host
+	@bash scripts/check_scorers.sh
 
 # Two workers for everything but the tests that measure wall time (marked `timing`), which then run
 # alone so that nothing else shares the cores while they time. Exit 5 = "no test selected" (e.g. a
@@ -50,6 +52,8 @@ pytest: setup
 test: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host
+	@bash scripts/check_scorers.sh
 	$(run_pytest)
 
 demo: setup

@@ -139,3 +139,36 @@ def score(workspace, protected, params):
             "details": {"scorer_sees": (protected / "secret.txt").exists(),
                         "protected": probes(str(protected), shared), "control": probes(str(control), shared)}}
 '''
+
+
+CAP_SCORER = r'''
+import sys
+
+import rdbench_scorer as rs
+
+ALLOCATE = "import sys; b = bytearray(int(sys.argv[1]) * 2**20); b[::4096] = b'x' * len(b[::4096]); print('ok')"
+
+
+def score(workspace, protected, params):
+    small = rs.run_untrusted([sys.executable, "-c", ALLOCATE, "300"], cwd="/tmp", timeout=60, memory_mb=150)
+    fits = rs.run_untrusted([sys.executable, "-c", ALLOCATE, "100"], cwd="/tmp", timeout=60, memory_mb=400)
+    return rs.scored(1.0, "capped", capped_oom=small.out_of_memory, capped_ok=small.ok,
+                     fits_ok=fits.ok, fits_out=fits.stdout_text().strip())
+'''
+
+
+def test_a_memory_cap_on_the_agents_code_bites(toy: tuple[Materialized, Path], tmp_path: Path) -> None:
+    """run_untrusted(memory_mb=...) caps the command with a cgroup the harness delegates: 300 MB under a
+    150 MB cap is killed (and says so), 100 MB under 400 MB runs; the scorer carries on."""
+    from rdbench.sandbox.limits import cgroup_mode
+
+    if cgroup_mode() == "none":
+        pytest.skip("no writable cgroup hierarchy on this host")
+    task_dir = tmp_path / "toy_count"
+    shutil.copytree(TOY, task_dir)
+    (task_dir / "protected" / "score.py").write_text(CAP_SCORER)
+    mat = materialize(load_task(task_dir), "mini")
+    result = asyncio.run(score_workspace(mat, mat.workspace, toy[1]))
+    assert result.kind == "scored", result
+    assert result.details["capped_oom"] is True and result.details["capped_ok"] is False, result.details
+    assert result.details["fits_ok"] is True and result.details["fits_out"] == "ok", result.details

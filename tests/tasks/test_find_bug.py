@@ -106,3 +106,17 @@ def test_lint_baselines_between_anchors(instances: list[Path], tmp_path: Path) -
             (r / "workspace" / "train.py").read_text()))}) for r in instances]
         mean = sum(r["value"] for r in results) / len(results)
         assert 0.0 < mean < 1.0, lint.__name__
+
+
+def test_a_hidden_score_call_does_the_same_work_whatever_the_label(instances: list[Path], tmp_path: Path) -> None:
+    """Issue 12, class 4: scores are hidden, so a call must not tell the label by its duration. The same
+    submission (an edited train.py) makes the scorer run the same agent code on a buggy and on a clean
+    instance (it used to re-run train.py for buggy ones only)."""
+    labels = [json.loads((r / "protected" / "label.json").read_text())["buggy"] for r in instances]
+    buggy, clean = instances[labels.index(True)], instances[labels.index(False)]
+    work = []
+    for root in (buggy, clean):
+        edited = (root / "workspace" / "train.py").read_text() + "\n# looked at\n"
+        result = _score(root, tmp_path, {"train.py": edited, "answer.json": json.dumps({"buggy": False})})
+        work.append(result["details"]["scorer_work"]["untrusted_runs"])
+    assert work == [3, 3], work

@@ -53,6 +53,7 @@ class Run(BaseModel):
     noise: float | None = Field(default=None, description="calibration noise in normalised units")
     source: str = ""
     invalid: bool = Field(default=False, description="failed its integrity check: scores as 0")
+    scorer_errors: int = Field(default=0, description="entries where the scorer failed (not the agent's fault)")
     rdbench_run_id: str | None = Field(default=None, description="the harness's run id (run folder)")
 
     def is_human(self, human_agents: Iterable[str] = ()) -> bool:
@@ -182,6 +183,7 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
         noise=noise,
         source=source,
         invalid=invalid,
+        scorer_errors=sum(1 for e in record.get("score_log", []) if e.get("kind") == "scorer_error"),
         rdbench_run_id=record.get("run_id"),
     )
 

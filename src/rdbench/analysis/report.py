@@ -70,18 +70,20 @@ def _markdown(
     hourly_rate: float,
 ) -> str:
     lines = ["# rdbench report", "", "## Runs", "",
-             "| agent | task | runs | invalid | mean score | run lengths | mean cost | attempts/h | noise |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| agent | task | runs | invalid | scorer errors | mean score | run lengths | mean cost | attempts/h | noise |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lengths = ", ".join(format_duration(x) for x in row.run_lengths_s)
         cost = "–" if row.mean_cost_usd is None else f"${row.mean_cost_usd:.2f}"
-        lines.append(f"| {row.agent} | {row.task} | {row.n_runs} | {row.invalid_runs} | {_fmt(row.mean_score)} | {lengths} | "
+        lines.append(f"| {row.agent} | {row.task} | {row.n_runs} | {row.invalid_runs} | {row.scorer_errors} | {_fmt(row.mean_score)} | {lengths} | "
                      f"{cost} | {_fmt(row.mean_attempts_per_hour, 1)} | {_fmt(row.noise)} |")
     env = [r for r in rows if r.mean_task_model_cost_usd is not None]
     if env:
         lines += ["", "Task models (the environment's own models, e.g. a code model; not the agent's cost): "
                   + "; ".join(f"{r.agent} on {r.task}: ${r.mean_task_model_cost_usd:.2f} per run" for r in env)]
     lines += ["", "`invalid`: runs that changed files they must not (integrity check); they score 0. "
+              "`scorer errors`: score calls where the task's scorer failed (the harness's or the task's "
+              "fault, not the agent's; such calls count as no score, not as a zero: look at them). "
               "Scores are normalised: 0 = starting solution, 1 = reference. `noise` is the spread of "
               "repeated scoring of one solution (from calibration), in the same units: differences "
               "smaller than it are within measurement noise.", "",

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rdbench.analysis.data import Run
 from rdbench.analysis.stats import (
@@ -49,6 +49,7 @@ class AgentTaskRow(BaseModel):
     mean_attempts_per_hour: float | None
     noise: float | None
     invalid_runs: int = 0
+    scorer_errors: int = Field(default=0, description="score entries where the scorer failed, over the runs")
 
 
 def group(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
@@ -110,6 +111,7 @@ def agent_task_rows(runs: list[Run]) -> list[AgentTaskRow]:
             mean_attempts_per_hour=statistics.fmean(rates) if rates else None,
             noise=statistics.fmean(noises) if noises else None,
             invalid_runs=sum(1 for r in members if r.invalid),
+            scorer_errors=sum(r.scorer_errors for r in members),
         ))
     return rows
 

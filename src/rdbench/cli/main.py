@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-SUBCOMMANDS = ("tasks", "check", "run", "human", "watch", "report", "demo")
+SUBCOMMANDS = ("tasks", "check", "score", "redteam", "run", "human", "watch", "report", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

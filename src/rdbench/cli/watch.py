@@ -73,7 +73,8 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
         "used_s": round(used, 1),
         "budget_s": info.time_budget_s,
         "score_calls": len(view.entries),
-        "invalid_calls": sum(1 for e in view.entries if not e.valid),
+        "invalid_calls": sum(1 for e in view.entries if e.outcome == "invalid"),
+        "scorer_errors": sum(1 for e in view.entries if e.outcome == "scorer_error"),
         "raw": raw,
         "normalised": normalised,
         "last_entry_age_s": None if last is None else round(now - last.timestamp, 1),
@@ -109,7 +110,8 @@ def render(rows: list[dict[str, Any]]) -> str:
     lines = [header, "-" * len(header)]
     for r in rows:
         used = f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}"
-        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "")
+        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "") \
+            + (f"({r['scorer_errors']}!)" if r["scorer_errors"] else "")
         last = "-" if r["last_entry_age_s"] is None else (
             f"{format_duration(r['last_entry_age_s'])} ago: {(r['last_message'] or '')[:60]}")
         norm = "-" if r["normalised"] is None else f"{r['normalised']:.3f}"

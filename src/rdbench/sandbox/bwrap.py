@@ -111,6 +111,12 @@ def base_environment(layout: SandboxLayout) -> dict[str, str]:
         # order is "fastest first", so without this a sandbox could address another GPU's index
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in layout.gpus)
+        # where the host finds the driver's libraries only through LD_LIBRARY_PATH (some CUDA images),
+        # the sandbox needs the same entries; only those under the read-only system folders it binds
+        inherited = [p for p in os.environ.get("LD_LIBRARY_PATH", "").split(":")
+                     if p.startswith("/usr/") and os.path.isdir(p)]
+        if inherited:
+            env["LD_LIBRARY_PATH"] = ":".join(inherited)
     env.update(layout.env)
     return env
 

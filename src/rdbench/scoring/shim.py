@@ -81,6 +81,7 @@ def main() -> None:
             sys.path.insert(0, protected)
             spec.loader.exec_module(module)
             out = rdbench_scorer.run_scorer_module(module, Path(workspace), Path(protected), params)
+            out["details"]["scorer_work"] = {k: round(v, 3) for k, v in rdbench_scorer.work.items()}
         except rdbench_scorer.Invalid as error:  # raised at import time, say
             out = rdbench_scorer.invalid(error.message, **error.details)
         except rdbench_scorer.ScorerError as error:

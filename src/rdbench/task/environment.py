@@ -3,6 +3,12 @@
 The venv is built from ``environment.python`` (Debian's ``/usr/bin/python3`` by default, so that the
 sandbox needs only ``/usr`` besides the venv) under ``<cache>/envs/<hash>`` and mounted read-only into
 sandboxes. A lock serialises concurrent builds; a marker file makes a half-built venv visible as such.
+
+``RDBENCH_TASK_ENV=/path/to/venv`` uses an existing virtual environment for every task instead
+(nothing is built or installed): for a cluster or GPU machine whose administrators provide a CUDA
+build of torch, or a machine without access to a package index. Every score made with it records its
+installed packages (provenance), so scores made with another torch stay tellable apart; the task's
+declared requirements are not checked against it beyond a warning for a missing package.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +29,7 @@ from rdbench.paths import cache_dir
 from rdbench.task.spec import EnvironmentSpec
 
 MARKER = ".rdbench-complete"
+TASK_ENV_VAR = "RDBENCH_TASK_ENV"
 
 
 class EnvironmentBuildError(RuntimeError):
@@ -45,6 +54,9 @@ def ensure_environment(
         EnvironmentBuildError: The interpreter is missing or pip failed (its output is included).
     """
     say = progress or (lambda message: print(message, file=sys.stderr))
+    given = os.environ.get(TASK_ENV_VAR)
+    if given:
+        return _existing_environment(Path(given), spec, say)
     root = cache_dir() / "envs" / environment_key(spec)
     if (root / MARKER).exists():
         return root
@@ -69,6 +81,26 @@ def ensure_environment(
                   "--disable-pip-version-check", *spec.requirements])
         (root / MARKER).write_text(json.dumps(spec.model_dump()))
     return root
+
+
+_checked: set[tuple[str, str]] = set()
+
+
+def _existing_environment(root: Path, spec: EnvironmentSpec, say: Callable[[str], None]) -> Path:
+    """``root`` checked to be a usable venv (``RDBENCH_TASK_ENV``); warns once per missing requirement."""
+    python = root / "bin" / "python"
+    if not (root / "pyvenv.cfg").is_file() or not python.exists():
+        raise EnvironmentBuildError(
+            f"{TASK_ENV_VAR}={root} is not a virtual environment (no pyvenv.cfg or bin/python); give the "
+            "root folder of one, e.g. /opt/venv, or unset it to let rdbench build task environments")
+    installed = {p.split("==")[0] for p in environment_packages(root)}
+    for requirement in spec.requirements:
+        name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        if name not in installed and (str(root), name) not in _checked:
+            _checked.add((str(root), name))
+            say(f"task environment {root} ({TASK_ENV_VAR}) has no {name!r}, which the task requires "
+                f"({requirement}); its scorer may fail")
+    return root.absolute()
 
 
 def environment_packages(root: Path) -> list[str]:

@@ -267,19 +267,21 @@ def put_file(source: Path | str, root: Path | str, relative: str) -> Path:
     return target
 
 
-def memcpy_floor_s(nbytes: int, repeats: int = 3) -> float:
-    """Seconds this process takes to copy ``nbytes`` bytes in memory (the fastest of ``repeats``).
+def memcpy_floor_s(nbytes: int, repeats: int = 5) -> float:
+    """Seconds this process takes to copy ``nbytes`` bytes between two buffers already in memory
+    (the fastest of ``repeats``, after one untimed copy that brings every page in).
 
-    A physical floor for timed work that must at least read its input: a measured time below it means
-    the timing was tampered with.
+    A physical floor for timed work that must at least read its input and write its output: a
+    measured time well below it means the work was done outside the timed window.
     """
-    source = bytearray(os.urandom(min(nbytes, 1 << 16))) * max(1, nbytes // (1 << 16))
+    source = bytearray(os.urandom(min(nbytes, 1 << 16))) * max(1, -(-nbytes // (1 << 16)))
+    target = bytearray(len(source))
+    target[:] = source  # pages in, untimed
     best = math.inf
     for _ in range(repeats):
         started = time.perf_counter()
-        copied = bytes(source)
+        target[:] = source
         best = min(best, time.perf_counter() - started)
-        del copied
     return best
 
 
@@ -318,6 +320,16 @@ class Finished:
 
 _tls = threading.local()
 _guard: dict[str, Any] = {}
+_work_lock = threading.Lock()
+work: dict[str, float] = {"untrusted_runs": 0, "untrusted_seconds": 0.0}
+"""What this scoring call ran of the agent's code (the shim puts it in the entry's details): a
+hidden-score task's calls must do the same work whatever the hidden label (docs/task-format.md)."""
+
+
+def _count(seconds: float) -> None:
+    with _work_lock:
+        work["untrusted_runs"] += 1
+        work["untrusted_seconds"] += seconds
 _CHILD_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "HOME", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES",
                    "CUDA_DEVICE_ORDER", "TERM", "USER", "LOGNAME")
 
@@ -489,6 +501,7 @@ class Untrusted:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         self._cap.close()
+        _count(time.perf_counter() - self.started)
 
     def __enter__(self) -> Untrusted:
         return self
@@ -534,6 +547,7 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
             except subprocess.TimeoutExpired:
                 timed_out = True
             seconds = time.perf_counter() - started
+            _count(seconds)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

@@ -11,7 +11,9 @@ Run from the repository root (CPU: one thread per job, bit-reproducible; GPU whe
         --out src/rdbench/tasks/scaling_law/protected/sweep_mini.json
 
 CI never runs it; the result ships with the task. ``--budgets`` and ``--widths`` override the scale's
-target and answer widths (for exploration).
+target and answer widths (for exploration). ``--prepared DIR`` uses data prepared beforehand (by
+``--prepare-only DIR``, e.g. on a CPU machine, then carried to the GPU machine); its hashes are
+checked against what ``prepare.py`` would write, through the config it holds.
 
 The committed ``protected/sweep_mini.json`` was made with ``--jobs 12 --device cpu`` on a 16-core
 machine (torch 2.11, 1550 s of CPU in all, i.e. ~26 min of one core); the same code on another CPU
@@ -111,14 +113,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", default="", help="comma-separated FLOPs (default: the target)")
     ap.add_argument("--widths", default="", help="comma-separated widths (default: answer widths)")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--prepared", type=pathlib.Path, default=None,
+                    help="a folder made by --prepare-only (skips generating the data here)")
+    ap.add_argument("--prepare-only", type=pathlib.Path, default=None, metavar="DIR",
+                    help="write the prepared task (config, data) to DIR and stop")
     args = ap.parse_args(argv)
     params = scale_params(args.scale)
     sys.path.insert(0, str(TASK))
     prepare = _load(TASK / "prepare.py", "sl_prepare")
+    if args.prepare_only is not None:
+        started = time.time()
+        prepare.prepare(args.prepare_only, {**params, "scale": args.scale})
+        print(f"prepared {args.scale} in {time.time() - started:.0f} s: {args.prepare_only}", flush=True)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp)
         started = time.time()
-        prepare.prepare(out, {**params, "scale": args.scale})
+        if args.prepared is not None:
+            out = args.prepared
+            expected = prepare.experiment_config({**params, "scale": args.scale})
+            held = json.loads((out / "protected" / "config.json").read_text())
+            if held != json.loads(json.dumps(expected)):
+                raise SystemExit(f"{out} was prepared with other settings than the {args.scale} scale's")
+        else:
+            prepare.prepare(out, {**params, "scale": args.scale})
         print(f"prepared data in {time.time() - started:.0f} s", flush=True)
         protected = out / "protected"
         hashes = prepare.data_hashes(protected / "data")

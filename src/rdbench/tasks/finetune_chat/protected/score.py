@@ -55,7 +55,7 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     workspace, protected = Path(workspace), Path(protected)
     sys.path.insert(0, str(protected))
     import chat  # type: ignore[import-not-found]  # the scorer's own copies, from protected/
-    import judge  # type: ignore[import-not-found]
+    import judge
     from gpt import GPT, GPTConfig  # type: ignore[import-not-found]
 
     ck = rs.load_tensors("model.pt", workspace, max_bytes=MAX_BYTES)

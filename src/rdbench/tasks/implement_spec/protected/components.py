@@ -18,6 +18,7 @@ where the component is differentiable and its gradient is used).
 """
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -326,7 +327,7 @@ def inputs(kind, seed, batch=16, dim=10):
 def make_cases(kind, seed):
     """Three fresh cases for the numeric (and gradient) checks of ``kind``."""
     g = torch.Generator().manual_seed(seed)
-    cases = []
+    cases: list[Any] = []
     for i in range(3):
         if kind in ("layer", "loss"):
             x, target = inputs(kind, seed * 7 + i)
@@ -344,8 +345,8 @@ def make_cases(kind, seed):
         elif kind == "scheduler":
             cases.append((int(torch.randint(20, 200, (), generator=g)),))
         elif kind == "metric":
-            n, k = 64 + 16 * i, 10
-            scores = torch.randn(n, k, generator=g, dtype=torch.float64) * (1.0 + 2.0 * i)
-            target = torch.randint(0, k, (n,), generator=g)
+            n, classes = 64 + 16 * i, 10
+            scores = torch.randn(n, classes, generator=g, dtype=torch.float64) * (1.0 + 2.0 * i)
+            target = torch.randint(0, classes, (n,), generator=g)
             cases.append((scores, target))
     return cases

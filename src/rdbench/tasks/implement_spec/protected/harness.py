@@ -6,6 +6,8 @@ instance generator puts it into the workspace's ``train.py`` (so the agent can r
 training). Torch only; no rdbench import.
 """
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -37,7 +39,7 @@ def run_cases(fn, kind, cases):
         elif kind == "optimizer":
             params, grads, lr = case
             params = [p.clone() for p in params]
-            states = [{} for _ in params]
+            states: list[dict[str, Any]] = [{} for _ in params]
             trajectory = []
             for step_grads in grads:
                 params = [plain(fn(p, g.clone(), s, lr)).detach().clone() for p, g, s in zip(params, step_grads, states, strict=False)]
@@ -87,7 +89,7 @@ def train(fn, kind, data, steps=30):
     model = torch.nn.Sequential(torch.nn.Linear(10, 10), torch.nn.Tanh(), torch.nn.Linear(10, 10)).double()
     if kind == "optimizer":
         params = list(model.parameters())
-        states = [{} for _ in params]
+        states: list[dict[str, Any]] = [{} for _ in params]
         for _ in range(steps):
             loss = F.cross_entropy(model(x), target)
             grads = torch.autograd.grad(loss, params)

@@ -41,7 +41,7 @@ def main() -> None:
     views["out"][::1024] = views["out"][::1024]  # one write per page now: writing the result takes no faults
     sys.path.insert(0, os.getcwd())
     try:
-        import solution
+        import solution  # type: ignore[import-not-found]  # the agent's, from the workspace
 
         fn = solution.prefix_sum
     except BaseException as error:

@@ -20,6 +20,8 @@ Run it yourself from the workspace to check a model on the validation data (no h
 ``python /home/agent/score.py`` (options: ``--data data/val.txt --seed 0``).
 """
 
+from __future__ import annotations
+
 import argparse
 import contextlib
 import json
@@ -31,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,7 +100,7 @@ WHY_PART = [
 ]
 
 
-def _why(op):
+def _why(op: str) -> str:
     """A short reason why ``op`` (e.g. ``aten.div.Tensor``) is not allowed."""
     parts = op.split(".")
     name = parts[1] if len(parts) == 3 and parts[0] == "aten" else op
@@ -116,7 +120,7 @@ class Forbidden(Exception):
     """The graph uses something the rules do not allow."""
 
 
-def _nan(msg, **details):
+def _nan(msg: str, **details: Any) -> dict[str, Any]:
     return {"value": float("nan"), "message": msg, "details": details}
 
 
@@ -246,12 +250,13 @@ def export(workspace: pathlib.Path, batch: int, vocab: int, timeout: float, out_
 
 # ---------------------------------------------------------------------------------------------------
 # The interpreter: executes only allow-listed operations, with this process's own torch.
-def _op(name):
+def _op(name: str) -> Any:
     _, op, overload = name.split(".")
     return getattr(getattr(torch.ops.aten, op), overload)
 
 
-def load_graph(export_dir, max_params, max_graph_bytes=50_000_000):
+def load_graph(export_dir: pathlib.Path, max_params: int,
+               max_graph_bytes: int = 50_000_000) -> tuple[list[dict[str, Any]], dict[str, np.ndarray], int]:
     """Read graph.json and weights.npz as data; raises Forbidden with the first forbidden op."""
     gpath, wpath = pathlib.Path(export_dir) / "graph.json", pathlib.Path(export_dir) / "weights.npz"
     for p in (gpath, wpath):
@@ -304,7 +309,7 @@ def load_graph(export_dir, max_params, max_graph_bytes=50_000_000):
 class Interpreter:
     """Runs an exported graph with allow-listed operations only."""
 
-    def __init__(self, nodes, arrays, device):
+    def __init__(self, nodes: list[dict[str, Any]], arrays: dict[str, np.ndarray], device: str) -> None:
         self.nodes = nodes
         self.device = device
         self.tensors = {k: torch.from_numpy(np.array(v)).to(device) for k, v in arrays.items()}
@@ -312,7 +317,7 @@ class Interpreter:
             if t.dtype not in ALLOWED_DTYPES:
                 raise Forbidden(f"tensor dtype {t.dtype} is not allowed")
 
-    def _dec(self, a, env):
+    def _dec(self, a: Any, env: dict[str, Any]) -> Any:
         if isinstance(a, list):
             return [self._dec(x, env) for x in a]
         if a is None or isinstance(a, (bool, int, float, str)):
@@ -332,7 +337,7 @@ class Interpreter:
         raise Forbidden(f"unsupported argument {str(a)[:80]} in the exported graph")
 
     @staticmethod
-    def _check_args(op, args, kwargs):
+    def _check_args(op: str, args: list[Any], kwargs: dict[str, Any]) -> None:
         if op == "aten.pow.Tensor_Scalar":
             e = args[1] if len(args) > 1 else kwargs.get("exponent")
             if isinstance(e, bool) or not isinstance(e, (int, float)) or e != int(e) or e < 1:
@@ -346,8 +351,8 @@ class Interpreter:
         if dtype is not None and dtype not in ALLOWED_DTYPES:
             raise Forbidden(f"{op} to dtype {dtype} is not allowed")
 
-    def run(self, ids):
-        env = {}
+    def run(self, ids: torch.Tensor) -> list[Any]:
+        env: dict[str, Any] = {}
         for node in self.nodes:
             kind = node["kind"]
             if kind == "input":
@@ -355,7 +360,7 @@ class Interpreter:
             elif kind == "tensor":
                 env[node["name"]] = self.tensors[node["name"]]
             elif kind == "output":
-                out = self._dec(node["args"], env)
+                out: list[Any] = self._dec(node["args"], env)
                 return out
             else:
                 op = node["op"]
@@ -377,13 +382,13 @@ class Interpreter:
                 env[node["name"]] = res
         raise Forbidden("the exported graph has no output")
 
-    def _dec_kwargs(self, kw, env):
+    def _dec_kwargs(self, kw: Any, env: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(kw, dict):
             raise Forbidden("malformed keyword arguments in the exported graph")
         return {str(k): self._dec(v, env) for k, v in kw.items()}
 
     @staticmethod
-    def _check_result(op, args, res):
+    def _check_result(op: str, args: list[Any], res: Any) -> None:
         outs = list(res) if isinstance(res, (list, tuple)) else [res]
         flat_in = []
         for a in args:
@@ -399,7 +404,7 @@ class Interpreter:
 
 
 # ---------------------------------------------------------------------------------------------------
-def masked_windows(data, n_windows, seed):
+def masked_windows(data: np.ndarray, n_windows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Fresh windows and masks: exactly round(MASK_FRAC * BLOCK) masked positions per window."""
     rng = np.random.default_rng(seed)
     starts = rng.integers(0, len(data) - BLOCK, size=n_windows)
@@ -411,7 +416,8 @@ def masked_windows(data, n_windows, seed):
     return x, m
 
 
-def evaluate(nodes, arrays, data, mask_id, vocab, batch, n_windows, seed, device, time_limit):
+def evaluate(nodes: list[dict[str, Any]], arrays: dict[str, np.ndarray], data: np.ndarray, mask_id: int, vocab: int,
+             batch: int, n_windows: int, seed: int, device: str, time_limit: float) -> tuple[float, int, float]:
     """Mean masked cross-entropy (nats) of the graph on fresh masked windows of ``data``."""
     interp = Interpreter(nodes, arrays, device)
     x, m = masked_windows(data, n_windows, seed)
@@ -445,7 +451,7 @@ def evaluate(nodes, arrays, data, mask_id, vocab, batch, n_windows, seed, device
     return total / count, count, time.perf_counter() - t0
 
 
-def _refuse_links(workspace):
+def _refuse_links(workspace: pathlib.Path) -> str | None:
     root = workspace.resolve()
     for p in workspace.rglob("*"):
         if p.is_symlink():
@@ -457,7 +463,8 @@ def _refuse_links(workspace):
     return None
 
 
-def run_scoring(workspace, load_data, vocab, params, seed):
+def run_scoring(workspace: pathlib.Path, load_data: Callable[[], tuple[np.ndarray, int]], vocab: int,
+                params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Export, check and evaluate the workspace's model; returns the score dict.
 
     Args:
@@ -484,7 +491,7 @@ def run_scoring(workspace, load_data, vocab, params, seed):
         export_dir = pathlib.Path(tmp) / "export"
         try:
             nodes, arrays, n_params = load_graph(export_dir, int(params.get("max_params", 5_000_000)))
-            ops = {}
+            ops: dict[str, int] = {}
             for n in nodes:
                 if n["kind"] == "call":
                     ops[n["op"]] = ops.get(n["op"], 0) + 1
@@ -511,24 +518,24 @@ def run_scoring(workspace, load_data, vocab, params, seed):
     return {"value": loss, "message": message, "details": details}
 
 
-def _vocab(path):
+def _vocab(path: pathlib.Path) -> dict[str, int]:
     itos = json.loads(pathlib.Path(path).read_text())["itos"]
     return {w: i for i, w in enumerate(itos)}
 
 
-def score(workspace, protected, params):
+def score(workspace: pathlib.Path, protected: pathlib.Path, params: dict[str, Any]) -> dict[str, Any]:
     """Masked cross-entropy (nats) on hidden data; NaN when the model uses a forbidden operation."""
     protected = pathlib.Path(protected)
     stoi = _vocab(protected / "vocab.json")
     torch.set_num_threads(max(1, min(int(params.get("threads", 2)), os.cpu_count() or 1)))
 
-    def hidden():
+    def hidden() -> tuple[np.ndarray, int]:
         return np.load(protected / "test_ids.npy", allow_pickle=False).astype(np.int64), stoi["<mask>"]
 
     return run_scoring(workspace, hidden, len(stoi), params, int(params["seed"]))
 
 
-def main():
+def main() -> None:
     """Local check in the agent's workspace, on validation data (no hidden data involved)."""
     ap = argparse.ArgumentParser(description="Check and evaluate the model in a workspace like the scorer does.")
     ap.add_argument("--workspace", default=".")
@@ -539,7 +546,7 @@ def main():
     ws = pathlib.Path(a.workspace).resolve()
     stoi = _vocab(ws / "vocab.json")
 
-    def val():
+    def val() -> tuple[np.ndarray, int]:
         words = (ws / a.data).read_text().split()
         return np.array([stoi.get(w, stoi["<unk>"]) for w in words], dtype=np.int64), stoi["<mask>"]
 

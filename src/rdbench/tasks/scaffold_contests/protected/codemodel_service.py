@@ -6,13 +6,19 @@ code model is the problem's candidate pool (mini) or the language model bound to
 role (full: ``generate`` comes from the harness; the hint is added to its prompt).
 """
 
+from __future__ import annotations
+
 import random
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 DEV_SEED = 12345
 
 
-def _dev(protected, params):
+def _dev(protected: Path, params: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], ModuleType]:
     sys.path.insert(0, str(protected))
     import contests_gen
 
@@ -20,7 +26,8 @@ def _dev(protected, params):
                                                          kinds=contests_gen.DEV_KINDS)}, contests_gen
 
 
-def handle(request, protected, params, state, generate):
+def handle(request: dict[str, Any], protected: Path, params: dict[str, Any], state: dict[str, Any],
+           generate: Callable[..., str] | None) -> dict[str, Any]:
     problems, gen = _dev(protected, params)
     pid = str(request.get("problem", ""))
     if pid not in problems:

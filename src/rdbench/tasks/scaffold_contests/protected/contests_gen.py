@@ -7,7 +7,10 @@ edge case that the visible examples do not exercise, an endless loop). The visib
 so that most wrong candidates pass them too: filtering on the examples alone is not enough.
 """
 
+from __future__ import annotations
+
 import random
+from typing import Any
 
 CORRECT_WEIGHT = 0.4  # chance that one sample is a correct program
 
@@ -212,7 +215,7 @@ def _t_mode(rng):
     def solve(a):
         if not a:
             return "NONE"
-        c = {}
+        c: dict[int, int] = {}
         for v in a:
             c[v] = c.get(v, 0) + 1
         return str(min(c, key=lambda v: (-c[v], v)))
@@ -251,7 +254,7 @@ TEMPLATES = [_t_count_div, _t_sum_above, _t_second_max, _t_longest_rise, _t_pair
              _t_mode, _t_alt_sum]
 
 
-def make_problem(seed, pid, n_hidden=8, kinds=None):
+def make_problem(seed: int, pid: str, n_hidden: int = 8, kinds: int | None = None) -> dict[str, Any]:
     """One problem: statement, visible examples, hidden tests and a candidate pool.
 
     Args:
@@ -280,7 +283,7 @@ def make_problem(seed, pid, n_hidden=8, kinds=None):
 DEV_KINDS = 5  # dev problems use only the first templates: hidden sets also hold unseen kinds
 
 
-def make_set(seed, n, prefix, kinds=None):
+def make_set(seed: int, n: int, prefix: str, kinds: int | None = None) -> list[dict[str, Any]]:
     """``n`` problems drawn from ``seed``, ids ``prefix0``, ``prefix1``, ...
 
     Args:
@@ -293,14 +296,13 @@ def make_set(seed, n, prefix, kinds=None):
     return [make_problem(r.randrange(2**31), f"{prefix}{i}", kinds=kinds) for i in range(n)]
 
 
-def sample(problem, rng):
+def sample(problem: dict[str, Any], rng: random.Random) -> str:
     """One sampled candidate program for ``problem``: correct with probability CORRECT_WEIGHT."""
-    if rng.random() < CORRECT_WEIGHT:
-        return rng.choice(problem["correct"])
-    return rng.choice(problem["wrong"])
+    pool: list[str] = problem["correct"] if rng.random() < CORRECT_WEIGHT else problem["wrong"]
+    return rng.choice(pool)
 
 
-def public(problem):
+def public(problem: dict[str, Any]) -> dict[str, Any]:
     """What a solver may see: id, statement and visible examples."""
     return {k: problem[k] for k in ("id", "statement", "examples")}
 
@@ -352,7 +354,7 @@ print(json.dumps(results))
 MAX_HINT_CHARS = 4000
 
 
-def llm_prompt(problem, hint=None):
+def llm_prompt(problem: dict[str, Any], hint: str | None = None) -> str:
     """The prompt the language-model code model gets for ``problem`` (statement and examples only).
 
     ``hint`` is the scaffold's own text (feedback on earlier samples, advice), appended verbatim.
@@ -367,7 +369,7 @@ def llm_prompt(problem, hint=None):
     return "\n".join(lines)
 
 
-def extract_program(text):
+def extract_program(text: str) -> str:
     """The program in a model's reply: its first fenced code block, else the whole reply."""
     start = text.find("```")
     if start < 0:

@@ -81,7 +81,7 @@ def _serve(sock_path: Path, problems: dict[str, dict[str, Any]], budget: int, rn
                         program = _gen.sample(problems[pid], rng)
                         served.setdefault(pid, set()).add(program)
                         reply = {"output": program, "exit_code": 0}
-            if reply is None:  # a language model: generate outside the lock, many at a time
+            if reply is None and llm is not None:  # a language model: outside the lock, many at a time
                 try:
                     program = llm(problems[pid], None if hint is None else str(hint))
                 except Exception as error:  # budget spent, model failure: the scaffold sees why
@@ -120,10 +120,10 @@ def _judge_processes(answers: dict[str, str], problems: dict[str, dict[str, Any]
     from concurrent.futures import ThreadPoolExecutor
 
     def one(pid: str) -> str | None:
-        job = {"program": answers[pid], "inputs": [c["input"] for c in problems[pid]["hidden"]],
-               "timeout": timeout}
+        inputs = [c["input"] for c in problems[pid]["hidden"]]
+        job = {"program": answers[pid], "inputs": inputs, "timeout": timeout}
         run = rs.run_untrusted([sys.executable, "-c", _gen.DRIVER], cwd="/tmp", stdin=json.dumps(job).encode(),
-                               timeout=30 + 2 * timeout * len(job["inputs"]))
+                               timeout=30 + 2 * timeout * len(inputs))
         got = _outputs(run.stdout_text())
         return pid if got == [c["output"] for c in problems[pid]["hidden"]] else None
 

@@ -1,7 +1,10 @@
 import json
+from pathlib import Path
+from typing import Any
 
 
-def score(workspace, protected, params):
+def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
+    # a scorer written before the toolkit: NaN still means an invalid submission
     hidden = json.loads((protected / "hidden.json").read_text())["hidden"]
     try:
         guess = int((workspace / "answer.txt").read_text().strip())

@@ -4,6 +4,8 @@ agent's code, run by the scorer, cannot reach the model."""
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 PROBE = r'''
 import json, os, socket
@@ -19,7 +21,7 @@ print(json.dumps(seen))
 '''
 
 
-def score(workspace, protected, params):
+def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
     answers, refusals = [], []
     if params["asks"]:
         import rdbench_host

@@ -1,0 +1,79 @@
+"""``rdbench score TASK FOLDER``: score any folder as a run's ``score`` call would, and print the entry."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+
+from rdbench.cli.common import guarded, progress
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score a folder with a task's scorer, as a run would (for task authors and reviews)",
+        description="Scores FOLDER with TASK's protected scorer in the real scoring sandbox (an overlay of "
+        "the folder: nothing is changed) and prints the entry: kind (scored, invalid, scorer_error), "
+        "value, normalised value when this machine has a calibration, message and details. For "
+        "reviewing a suspicious run's kept workspace, re-scoring one, or testing a scorer.",
+    )
+    parser.add_argument("task", help="task name or folder")
+    parser.add_argument("folder", type=Path, help="the workspace folder to score")
+    parser.add_argument("--scale", default="mini", help="scale (default: mini)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the hidden inputs (default: fresh)")
+    parser.add_argument("--instance", type=int, default=None,
+                        help="families: the instance seed the folder belongs to (default: the family's first)")
+    parser.add_argument("--gpus", default=None, help="GPU indices the scorer may use, e.g. 0")
+    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
+                        help="bind a model role the scorer needs at this scale (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print the entry as JSON")
+    parser.set_defaults(handler=guarded(run))
+
+
+def run(args: argparse.Namespace) -> int:
+    from rdbench.sandbox.gpus import parse_gpus
+    from rdbench.scoring.calibration import load_calibration
+    from rdbench.scoring.normalise import normalise
+    from rdbench.scoring.runner import score_workspace
+    from rdbench.task.assets import materialize
+    from rdbench.task.environment import ensure_environment
+    from rdbench.task.loader import load_task
+
+    folder: Path = args.folder
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder: give the workspace folder to score")
+    task = load_task(args.task)
+    spec = task.spec
+    spec.scale(args.scale)
+    seed = args.instance if args.instance is not None else (spec.family.seed if spec.family else None)
+    mat = materialize(task, args.scale, seed=seed, progress=progress)
+    env = ensure_environment(spec.environment, progress)
+    models = None
+    if spec.model_roles(args.scale):
+        from rdbench.scoring.models import ModelGateway, parse_model_roles, resolve_models
+
+        models = ModelGateway(resolve_models(spec, args.scale, parse_model_roles(args.model_role)))
+    gpus = parse_gpus(args.gpus) if args.gpus else None
+    result = asyncio.run(score_workspace(mat, folder.resolve(), env, seed=args.seed, gpus=gpus, models=models))
+    calibration = load_calibration(task.name, args.scale)
+    normalised = None
+    if result.value is not None and calibration is not None:
+        normalised = normalise(result.value, calibration.starting, calibration.reference, spec.scoring.transform)
+    entry = {"task": task.name, "scale": args.scale, "version": spec.version, "kind": result.kind,
+             "value": result.value, "normalised": normalised,
+             "calibration": None if calibration is None else
+             {"starting": calibration.starting, "reference": calibration.reference},
+             "message": result.message, "duration_s": round(result.duration_s, 2), "details": result.details}
+    if args.json:
+        print(json.dumps(entry, indent=2, default=str))
+    else:
+        print(f"{task.name} ({args.scale}, version {spec.version}): {result.kind}")
+        print(f"  value      {'(none)' if result.value is None else f'{result.value:.6g}'}")
+        shown = ("(no calibration on this machine: rdbench check " + task.name + ")") if calibration is None \
+            else "(none)" if normalised is None else f"{normalised:.4f}"
+        print(f"  normalised {shown}")
+        print(f"  message    {result.message}")
+        print(f"  took       {result.duration_s:.1f} s")
+    return 0 if result.kind == "scored" else 1

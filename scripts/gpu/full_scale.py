@@ -20,11 +20,13 @@ import sys
 import time
 from typing import Any
 
-PROBE = ("import glob, json, os, torch; ok = torch.cuda.is_available(); "
+# device nodes only: CUDA's user-space driver makes an empty /dev/nvidia-caps folder where it finds none
+PROBE = ("import glob, json, os, stat, torch; ok = torch.cuda.is_available(); "
          "x = (torch.ones(1024, 1024, device='cuda') @ torch.ones(1024, 1024, device='cuda')).sum().item() if ok else None; "
          "print(json.dumps({'cuda': ok, 'devices': torch.cuda.device_count(), "
          "'name': torch.cuda.get_device_name(0) if ok else None, 'matmul_sum': x, "
-         "'dev_nvidia': sorted(glob.glob('/dev/nvidia*')), 'visible': os.environ.get('CUDA_VISIBLE_DEVICES'), "
+         "'dev_nvidia': sorted(p for p in glob.glob('/dev/nvidia*') if stat.S_ISCHR(os.stat(p).st_mode)), "
+         "'visible': os.environ.get('CUDA_VISIBLE_DEVICES'), "
          "'torch': torch.__version__}))")
 
 

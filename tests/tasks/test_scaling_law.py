@@ -213,3 +213,30 @@ def test_from_the_sandbox_cap_bites_and_hidden_data_unreachable(tmp_path: Path, 
     expected = _score(_workspace(tmp_path, prepared, True), prepared.protected)["value"]
     assert record["raw_score"] == pytest.approx(expected)
     assert record["score_log"][-1]["source"] == "final"
+
+
+@pytest.mark.slow  # prepares the full scale's data (20M tokens: about 2 minutes of one core)
+def test_full_scale_answers_score_against_the_generated_sweep(tmp_path: Path) -> None:
+    """The full sweep (generated on a GPU) ships with the task, matches the full scale's data and
+    settings, and full-scale answers score: the best width with an exact prediction gets 1, the start
+    less, a width off the list is invalid."""
+    task = load_task("scaling_law")
+    mat = materialize(task, "full")
+    sweep = json.loads((mat.protected / "sweep_full.json").read_text())
+    cells = sweep["budgets"][f"{float(sweep['config']['target_flops']):.4g}"]
+    means = {int(w): c["mean"] for w, c in cells.items()}
+    assert sorted(means) == task.spec.scale("full").params["answer_widths"]
+    best = min(means, key=lambda w: means[w])
+    exp = _module(mat.protected / "experiment.py", "sl_exp_full")
+    config = json.loads((mat.protected / "config.json").read_text())
+    steps = int(config["target_flops"] // exp.flops(best, 1, config))
+    ws = tmp_path / "ws"
+    shutil.copytree(mat.workspace, ws)
+    (ws / "answer.json").write_text(json.dumps({"n_embd": best, "steps": steps, "loss": means[best]}))
+    perfect = score_root("scaling_law", mat.root, ws, scale="full")
+    assert perfect["kind"] == "scored" and perfect["value"] == pytest.approx(1.0), perfect
+    start = score_root("scaling_law", mat.root, mat.workspace, scale="full")
+    assert start["kind"] == "scored" and 0 < start["value"] < perfect["value"] - 0.05, start
+    (ws / "answer.json").write_text(json.dumps({"n_embd": 24, "steps": steps, "loss": 2.3}))
+    off = score_root("scaling_law", mat.root, ws, scale="full")
+    assert off["kind"] == "invalid" and "must be one of" in off["message"], off

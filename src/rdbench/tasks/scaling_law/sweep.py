@@ -17,10 +17,10 @@ checked against what ``prepare.py`` would write, through the config it holds.
 
 The committed ``protected/sweep_mini.json`` was made with ``--jobs 12 --device cpu`` on a 16-core
 machine (torch 2.11, 1550 s of CPU in all, i.e. ~26 min of one core); the same code on another CPU
-and torch gives the same losses to ~0.006 on the longest runs. The full scale's sweep needs a GPU:
-``--scale full --jobs 4`` on one H100 should take roughly 15-30 min (its longest runs, width 24 at
-2e14 FLOPs = 36k steps, should take ~6 min; width 32, 23k steps, took ~220 s there); then set ``start_prediction`` (a width-32 experiment at
-the cap; 2.586 on that H100) and re-run ``reference/fit.py`` on full-scale experiments.
+and torch gives the same losses to ~0.006 on the longest runs. ``protected/sweep_full.json`` was made
+on one H200 (torch 2.11+cu130) with ``--scale full --jobs 12 --prepared DIR``, the data prepared
+beforehand on a CPU machine (``--prepare-only DIR``, 125 s): 16 runs in 364 s, the longest (width 32,
+23k steps) 358 s; the runs are launch-bound, so 12 at a time on one GPU cost little more than one.
 """
 
 from __future__ import annotations

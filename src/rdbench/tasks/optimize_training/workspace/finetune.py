@@ -31,8 +31,8 @@ def main():
     stoi = {w: i for i, w in enumerate(json.load(open(os.path.join(here, "vocab.json")))["itos"])}
     ck = torch.load(os.path.join(here, "base.pt"))
     cfg = GPTConfig(**ck["config"])
-    model = GPT(cfg).double().to(device)
-    model.load_state_dict({k: v.double() for k, v in ck["model"].items()})
+    model = GPT(cfg).to(device)
+    model.load_state_dict(ck["model"])
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=0.0, betas=(0.9, 0.95))
     rng = np.random.default_rng(hp["seed"])
     os.makedirs(os.path.join(here, "out"), exist_ok=True)

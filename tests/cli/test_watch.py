@@ -59,7 +59,8 @@ def test_watch_lists_finished_and_killed_runs(own_cache: Path, tmp_path: Path,
     assert killed["score_calls"] == 1 and killed["raw"] == 10.0
     assert killed["normalised"] == pytest.approx((10 - 42) / (2 - 42))  # this machine's calibration
     assert killed["model"] == "mockllm/model" and killed["agent"] and killed["task"] == "toy_count"
-    assert finished["score_calls"] == 2 and finished["invalid_calls"] == 1
+    # "crash" makes the toy scorer raise: a scorer error, counted apart from invalid submissions
+    assert finished["score_calls"] == 2 and finished["invalid_calls"] == 0 and finished["scorer_errors"] == 1
     assert finished["raw"] == 20.0 and finished["normalised"] == pytest.approx(22 / 40)
     assert "asked to crash" in finished["last_message"]
 

@@ -41,7 +41,7 @@ from inspect_ai.util import SandboxEnvironment, sandbox
 
 from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.harness.context import RunContext, current_run
-from rdbench.sandbox.config import WORKSPACE
+from rdbench.sandbox.api import WORKSPACE
 
 BRIDGE_POLL_S = 0.2
 """How often the host serves the bridge's model requests in a bwrap sandbox (Inspect's bridge: 2 s)."""
@@ -229,13 +229,15 @@ def fast_bridge_polling() -> bool:
 
 
 def _is_bwrap(sbx: object) -> bool:
-    from rdbench.sandbox.provider import BwrapSandboxEnvironment
+    from rdbench.sandbox.api import SandboxSetupError, research_sandbox
 
-    try:
-        return isinstance(sbx, SandboxEnvironment) and isinstance(
-            sbx.as_type(BwrapSandboxEnvironment), BwrapSandboxEnvironment)
-    except TypeError:
+    if not isinstance(sbx, SandboxEnvironment):
         return False
+    try:
+        research_sandbox(sbx)  # rdbench's sandboxes answer an exec in milliseconds
+    except SandboxSetupError:
+        return False
+    return True
 
 
 def resolve_command(command: str | None, preset: str | None) -> tuple[str, dict[str, str]]:

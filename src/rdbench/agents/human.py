@@ -15,9 +15,10 @@ import time
 
 from inspect_ai.agent import Agent, AgentState, agent
 from inspect_ai.model import ChatMessageAssistant
+from inspect_ai.util import sandbox
 
 from rdbench.harness.context import current_run
-from rdbench.sandbox.interactive import PtyShell
+from rdbench.sandbox.api import PtyShell
 
 POLL_S = 0.02
 
@@ -47,7 +48,8 @@ def human(name: str | None = None) -> Agent:
         run = current_run()
         _say(_banner(run.task.name, run.time_budget_s))
         began = time.monotonic()
-        shell = PtyShell(run.sandbox)
+        # Inspect's connection mechanism: the sandbox says how to open a shell inside it
+        shell = PtyShell((await sandbox().connection()).command)
         cut_off = False
         try:
             while shell.alive():

@@ -8,7 +8,7 @@ import functools
 import json
 
 from rdbench.cli.common import guarded, progress
-from rdbench.sandbox.gpus import gpu_plan, parse_gpus
+from rdbench.sandbox.api import cpu_plan, gpu_plan, parse_cpus, parse_gpus
 from rdbench.scoring.check import CheckReport, check_task
 from rdbench.task.loader import discover, load_task
 
@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--gpus", default=None,
                         help="GPU indices the scorer may use, e.g. 0 or 0,1 (default: as many of this "
                         "host's GPUs as the scale asks for)")
+    parser.add_argument("--cpus", default=None,
+                        help="cores the scorer may use, e.g. 0-7 (default: this process's); it runs on "
+                        "as many as the scale gives one run")
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task's scorer needs at this scale, e.g. "
                         "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     bindings = parse_model_roles(args.model_role)
     given = parse_gpus(args.gpus) if args.gpus is not None else None
+    given_cpus = parse_cpus(args.cpus) if args.cpus is not None else None
     names = list(discover()) if args.all else args.tasks
     if not names:
         raise ValueError("name a task (see `rdbench tasks`) or pass --all")
@@ -66,10 +70,13 @@ def run(args: argparse.Namespace) -> int:
         devices, per_run = gpu_plan(args.scale, task.spec.scale(args.scale).gpus, given,
                                     functools.partial(_say_for, task.name))
         gpus = devices[:per_run] if per_run else devices
+        # and the cores of one run: calibrations measure on a run's share of the machine
+        cores, per_run_cores = cpu_plan(args.scale, task.spec.scale(args.scale).cpus, given_cpus,
+                                        functools.partial(_say_for, task.name))
         report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
                                         progress=progress, save=not args.no_save,
                                         models=ModelGateway(models) if models else None,
-                                        gpus=gpus))
+                                        gpus=gpus, cpus=cores[:per_run_cores] or None))
         reports.append(report)
         if not args.json:
             _print(report)

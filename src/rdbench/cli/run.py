@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded, progress
-from rdbench.sandbox.gpus import parse_gpus
+from rdbench.sandbox.api import parse_cpus, parse_gpus
 from rdbench.task.loader import load_task
 
 
@@ -40,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="GPU indices the runs may use, e.g. 0 or 0,1 (default: every GPU of this "
                         "host); at a scale that asks for GPUs each run gets its own, and runs wait "
                         "for free ones")
+    parser.add_argument("--cpus", default=None,
+                        help="cores the runs may use, e.g. 0-15 (default: this process's); each run gets "
+                        "the scale's `cpus` of them for itself, and runs wait for free ones")
     parser.add_argument("--log-dir", default="logs", help="where Inspect writes its log (default: logs)")
     parser.add_argument("--max-samples", type=int, help="samples run in parallel")
     parser.add_argument("--pricing", metavar="FILE",
@@ -137,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     gpus = parse_gpus(args.gpus) if args.gpus is not None else None
+    cpus = parse_cpus(args.cpus) if args.cpus is not None else None
     if args.pricing:
         use_pricing(args.pricing)
     agent_args = parse_agent_args(args.agent_arg)
@@ -157,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
         require_roles(load_task(name).spec, args.scale, model_roles)
     agent = agent_or_default(args.agent, **agent_args)
     tasks = [make_task(name, scale=args.scale, budget=args.budget, solver=agent, instances=args.instances,
-                       seed=args.seed, agent_name=args.agent, gpus=gpus, progress=progress)
+                       seed=args.seed, agent_name=args.agent, gpus=gpus, progress=progress,
+                       cpus=cpus)
              for name in names]
     logs = inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
                         max_samples=args.max_samples, max_tasks=args.max_tasks,

@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from rdbench.sandbox.gpus import parse_gpus
+    from rdbench.sandbox.api import cpu_plan, parse_gpus
     from rdbench.scoring.calibration import load_calibration
     from rdbench.scoring.normalise import normalise
     from rdbench.scoring.runner import score_workspace
@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
         models = ModelGateway(resolve_models(spec, args.scale, parse_model_roles(args.model_role)))
     gpus = parse_gpus(args.gpus) if args.gpus else None
-    result = asyncio.run(score_workspace(mat, folder.resolve(), env, seed=args.seed, gpus=gpus, models=models))
+    cores, per_run = cpu_plan(args.scale, spec.scale(args.scale).cpus, None, progress)
+    result = asyncio.run(score_workspace(mat, folder.resolve(), env, seed=args.seed, gpus=gpus,
+                                         cpus=cores[:per_run] or None, models=models))
     calibration = load_calibration(task.name, args.scale)
     normalised = None
     if result.value is not None and calibration is not None:

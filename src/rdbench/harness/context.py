@@ -11,19 +11,17 @@ import contextvars
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inspect_ai.util import Store
 
+from rdbench.sandbox.api import ResearchSandbox
 from rdbench.scoring.log import STORE_KEY, EntrySource, ScoreEntry, ScoreLog
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.runner import score_workspace
 from rdbench.scoring.runs import RunInfo, write_info
 from rdbench.task.assets import Materialized
 from rdbench.task.loader import LoadedTask
-
-if TYPE_CHECKING:
-    from rdbench.sandbox.provider import BwrapSandboxEnvironment
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "rdbench_run", default=None
@@ -50,11 +48,12 @@ class RunContext:
     run_id: str
     materialized: Materialized
     environment: Path
-    sandbox: BwrapSandboxEnvironment
+    sandbox: ResearchSandbox
     time_budget_s: float
     score_log: ScoreLog
     agent: str = "unknown"
     gpus: list[int] = field(default_factory=list)
+    cpus: list[int] = field(default_factory=list)
     integrity_before: dict[str, str] = field(default_factory=dict)
     service_usage: dict[str, int] = field(default_factory=dict)
     service_state: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -87,10 +86,6 @@ class RunContext:
     def visible(self) -> bool:
         return self.task.spec.scoring.visible
 
-    @property
-    def workspace_path(self) -> Path:
-        return Path(self.sandbox.workspace_path)
-
     def elapsed_s(self) -> float:
         """Working time since the run started, in seconds."""
         return max(0.0, _working_time() - self.started_working)
@@ -103,18 +98,15 @@ class RunContext:
         """Score the current workspace (snapshot + protected scorer) and log the entry.
 
         The agent's sandbox is frozen while the snapshot is scored, so background jobs can neither
-        change what is scored nor compete with it for the CPU. Never raises for a bad submission:
+        change what is scored nor compete with it for the CPU; the scorer runs on the run's cores. Never raises for a bad submission:
         an invalid one gets ``value=None`` and a message.
         """
         async with self._score_lock:
-            await self.sandbox.freeze()
-            try:
+            async with self.sandbox.workspace_snapshot() as workspace:
                 result = await score_workspace(
-                    self.materialized, self.workspace_path, self.environment, gpus=self.gpus,
+                    self.materialized, workspace, self.environment, gpus=self.gpus, cpus=self.cpus,
                     models=self.models,
                 )
-            finally:
-                await self.sandbox.thaw()
             entry = ScoreEntry(
                 index=self.score_log.next_index(),
                 timestamp=time.time(),

@@ -37,7 +37,8 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     if scoring.aggregation == "final" or not agent_entries:
         await run.score(source="final")
     entries = run.score_log.entries
-    after = hash_files(run.workspace_path, scoring.protected_files)
+    async with run.sandbox.workspace_snapshot() as workspace:
+        after = hash_files(workspace, scoring.protected_files)
     integrity = compare(run.integrity_before, after)
     chosen = aggregate(entries, scoring.direction, scoring.aggregation)
     raw = chosen.value if chosen is not None else None

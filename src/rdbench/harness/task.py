@@ -14,17 +14,23 @@ from inspect_ai.agent import Agent, react
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash, python
-from inspect_ai.util import SandboxEnvironmentSpec, sandbox, store
+from inspect_ai.util import store
 
 from rdbench.harness.context import RUN_ID_KEY, RunContext, activate, current_run
 from rdbench.harness.scorer import rdbench_scorer
 from rdbench.harness.services import make_handler, service_wrappers
 from rdbench.harness.tools import score, score_log
 from rdbench.paths import cache_dir
-from rdbench.sandbox.config import AGENT_HOME, BwrapConfig, Mount
-from rdbench.sandbox.gpus import gpu_plan
-from rdbench.sandbox.hostcall import HostCallServer
-from rdbench.sandbox.provider import BwrapSandboxEnvironment
+from rdbench.sandbox.api import (
+    AGENT_HOME,
+    HostCallServer,
+    Mount,
+    SandboxRequest,
+    cpu_plan,
+    gpu_plan,
+    research_sandbox,
+    sandbox_spec,
+)
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
@@ -58,6 +64,7 @@ def make_task(
     agent_name: str | None = None,
     gpus: list[int] | None = None,
     progress: Callable[[str], None] | None = None,
+    cpus: list[int] | None = None,
 ) -> Task:
     """Build the Inspect task for one rdbench task at one scale.
 
@@ -72,6 +79,9 @@ def make_task(
         gpus: GPU indices the samples may use; every device on the host when None. A scale
             that asks for GPUs gives each sample that many of these, exclusively.
         progress: Receives progress lines (environment builds, asset preparation).
+        cpus: Host cores the samples may use; this process's (its CPU affinity) when None. Each
+            sample takes the scale's ``cpus`` of these for its lifetime, exclusively (its scorer
+            runs on the same); samples wait for free ones.
     """
     ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
     loaded = task if isinstance(task, LoadedTask) else load_task(task)
@@ -91,7 +101,8 @@ def make_task(
         )
         mounts.append(Mount(source=wrappers, target=SERVICES_TARGET))
     gpu_pool, per_sample = gpu_plan(scale, scale_spec.gpus, gpus, say)
-    config = BwrapConfig(
+    cpu_pool, cpus_per_sample = cpu_plan(scale, scale_spec.cpus, cpus, say)
+    request = SandboxRequest(
         mounts=mounts,
         python_env=environment,
         network=spec.permissions.network,
@@ -100,6 +111,8 @@ def make_task(
         gpus=[] if per_sample else gpu_pool,
         gpus_per_sample=per_sample,
         gpu_pool=gpu_pool if per_sample else [],
+        cpus_per_sample=cpus_per_sample,
+        cpu_pool=cpu_pool if cpus_per_sample else [],
         env={"RDBENCH_EXTRA_PATH": SERVICES_TARGET} if spec.services else {},
     )
     name = agent_name or _solver_name(solver)
@@ -111,7 +124,7 @@ def make_task(
         scorer=rdbench_scorer(),
         metrics=metrics,
         cleanup=_cleanup,
-        sandbox=SandboxEnvironmentSpec("bwrap", config),
+        sandbox=sandbox_spec(request),
         working_limit=int(budget_s),
         time_limit=int(budget_s * 2 + 900),
         name=loaded.name,
@@ -189,7 +202,7 @@ def rdbench_setup(agent_name: str) -> Solver:
             root=Path(meta["rdbench_materialized"]),
             instance=None if meta.get("rdbench_seed") is None else f"{loaded.name}/{meta['rdbench_seed']}",
         )
-        env = sandbox().as_type(BwrapSandboxEnvironment)
+        env = research_sandbox()
         # the task's own models (e.g. scaffold_contests' code model at full scale), bound by
         # --model-role in this eval; an unbound role fails the sample here, with the fix
         models = resolve_models(loaded.spec, mat.scale)
@@ -204,10 +217,12 @@ def rdbench_setup(agent_name: str) -> Solver:
             score_log=ScoreLog(run_dir / LOG_FILE),
             agent=agent_name,
             gpus=list(env.gpus),
+            cpus=list(env.cpus),
             store=store(),
             models=ModelGateway(models) if models else None,
         )
-        run.integrity_before = hash_files(env.workspace_path, loaded.spec.scoring.protected_files)
+        async with env.workspace_snapshot() as workspace:
+            run.integrity_before = hash_files(workspace, loaded.spec.scoring.protected_files)
         scoring = loaded.spec.scoring
         run.info = new_info(
             run_id=run_id, task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
@@ -221,7 +236,7 @@ def rdbench_setup(agent_name: str) -> Solver:
         write_info(run_dir, run.info)
         activate(run)
         state.store.set(RUN_ID_KEY, run_id)
-        server = HostCallServer(env.run_dir / "service.sock", make_handler(run))
+        server = HostCallServer(env.host_call_socket("service"), make_handler(run))
         await server.start()
         _servers[run_id] = server
         return state

@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-AGENT_HOME = "/home/agent"
-WORKSPACE = "/home/agent/workspace"
-RUN_DIR = "/run/rdbench"
-"""Per-sample host directory bound read-only inside; host services put their sockets here."""
-TOOLS_DIR = "/opt/rdbench/bin"
-"""Stdlib-only client commands (``score``, ``score-log``, ...) on the sandbox's PATH."""
-ENV_DIR = "/opt/rdbench/env"
-"""Where the task's Python environment (a venv) is mounted read-only."""
-
-
-class Mount(BaseModel):
-    """A bind mount from the host into the sandbox."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: Path
-    target: str
-    mode: Literal["ro", "rw"] = "ro"
+# the seam's names, defined there so that layers above use them without the bwrap classes
+from rdbench.sandbox.api import AGENT_HOME as AGENT_HOME
+from rdbench.sandbox.api import ENV_DIR as ENV_DIR
+from rdbench.sandbox.api import RUN_DIR as RUN_DIR
+from rdbench.sandbox.api import TOOLS_DIR as TOOLS_DIR
+from rdbench.sandbox.api import WORKSPACE as WORKSPACE
+from rdbench.sandbox.api import Mount as Mount
 
 
 class BwrapConfig(BaseModel):
@@ -45,7 +33,13 @@ class BwrapConfig(BaseModel):
     network: bool = False
     memory_mb: int | None = Field(default=None, description="memory limit of the whole sandbox")
     pids: int | None = Field(default=1024, description="process/thread limit of the whole sandbox")
-    cpus: str | None = Field(default=None, description="cpuset, e.g. '0-1'")
+    cpus: str | None = Field(default=None, description="cpuset of every sample, e.g. '0-1' (with "
+                             "cpus_per_sample 0)")
+    cpus_per_sample: int = Field(
+        default=0, ge=0, description="cores each sample takes from cpu_pool for its lifetime "
+        "(exclusive; a sample waits while they are all taken; `nproc` inside is this number)"
+    )
+    cpu_pool: list[int] = Field(default_factory=list, description="core indices samples take from")
     gpus: list[int] = Field(default_factory=list, description="NVIDIA device indices bound in")
     gpus_per_sample: int = Field(
         default=0, ge=0, description="GPUs each sample takes from gpu_pool for its lifetime "

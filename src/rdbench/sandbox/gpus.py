@@ -8,11 +8,11 @@ taken, so the GPUs, not a flag, bound how many GPU runs go on at once.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import weakref
 from collections.abc import Callable
 from pathlib import Path
+
+from rdbench.sandbox.resources import ExclusivePool, shared_pool
 
 _DEVICE = re.compile(r"^nvidia(\d+)$")
 
@@ -60,7 +60,7 @@ def gpu_plan(
     return [], 0
 
 
-class GpuPool:
+class GpuPool(ExclusivePool):
     """Exclusive GPUs for concurrent samples (one pool per process and device set).
 
     Args:
@@ -68,56 +68,9 @@ class GpuPool:
     """
 
     def __init__(self, devices: list[int]) -> None:
-        self.devices = list(devices)
-        self._busy: set[int] = set()
-        self._changed: asyncio.Condition | None = None
-
-    def _condition(self) -> asyncio.Condition:
-        if self._changed is None:
-            self._changed = asyncio.Condition()
-        return self._changed
-
-    @property
-    def free(self) -> list[int]:
-        """Devices no sample holds now."""
-        return [d for d in self.devices if d not in self._busy]
-
-    async def acquire(self, count: int) -> list[int]:
-        """Wait until ``count`` devices are free and take them.
-
-        Raises:
-            ValueError: The pool has fewer than ``count`` devices in all (waiting would be forever).
-        """
-        if count <= 0:
-            return []
-        if count > len(self.devices):
-            raise ValueError(f"a sample needs {count} GPU(s) but the pool has {len(self.devices)} "
-                             f"({self.devices})")
-        changed = self._condition()
-        async with changed:
-            await changed.wait_for(lambda: len(self.free) >= count)
-            taken = self.free[:count]
-            self._busy.update(taken)
-            return taken
-
-    async def release(self, devices: list[int]) -> None:
-        """Give devices back and wake the samples waiting for them."""
-        changed = self._condition()
-        async with changed:
-            self._busy.difference_update(devices)
-            changed.notify_all()
+        super().__init__(devices, "GPU")
 
 
-# keyed on the loop object itself (weakly): a loop's id() can be reused by the next eval's loop
-_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, ...], GpuPool]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def pool_for(devices: list[int]) -> GpuPool:
+def pool_for(devices: list[int]) -> ExclusivePool:
     """The pool over ``devices`` shared by the samples of this event loop (one Inspect eval)."""
-    pools = _pools.setdefault(asyncio.get_running_loop(), {})
-    key = tuple(sorted(devices))
-    if key not in pools:
-        pools[key] = GpuPool(list(key))
-    return pools[key]
+    return shared_pool("GPU", devices, GpuPool)

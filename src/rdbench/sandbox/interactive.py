@@ -1,9 +1,11 @@
 """An interactive shell inside a running bwrap sandbox (for people: ``rdbench human``).
 
 The sandbox's exec daemon answers one command at a time with captured output, which is no use for a
-person at a terminal. Instead we enter the daemon's namespaces with ``nsenter`` (we are root on the
-host), take its root directory, working directory and environment, and join the sandbox's cgroups
-first, so the shell has exactly the agent's view and limits and is killed with the sandbox.
+person at a terminal. Instead the provider's ``connection()`` (Inspect's mechanism for "connect to
+this sample's sandbox") gives a command that enters the sandbox's namespaces with ``nsenter`` (we
+are root on the host), takes its root directory and the sandbox's environment, and joins the
+sandbox's cgroups first, so the shell has exactly the agent's view and limits and is killed with the
+sandbox. :class:`PtyShell` runs such a command on a terminal of its own.
 """
 
 from __future__ import annotations
@@ -11,80 +13,52 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rdbench.sandbox.process import SandboxProcess
 
 WORKSPACE = "/home/agent/workspace"
 _NAMESPACES = {"user": "-U", "mnt": "-m", "pid": "-p", "net": "-n", "ipc": "-i", "uts": "-u"}
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        text = (task / "children").read_text() if (task / "children").exists() else ""
-        found.extend(int(p) for p in text.split())
-    return found
+def shell_command(process: SandboxProcess, shell: str = "/bin/bash") -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of an interactive shell in a running sandbox.
 
-
-def daemon_pid(bwrap_pid: int) -> int:
-    """The pid (host view) of the sandbox's exec daemon, a descendant of the bwrap process.
+    The shell enters the namespaces and root of the sandbox's first process (its host pid is what
+    bwrap reported when it started, no search of ``/proc``), gets the environment every command of
+    the sandbox gets, and joins the sandbox's cgroups first.
 
     Raises:
-        RuntimeError: No daemon process was found under ``bwrap_pid``.
+        RuntimeError: The sandbox is not running.
     """
-    queue = [bwrap_pid]
-    while queue:
-        pid = queue.pop(0)
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"daemon.sock" in cmdline and b"bwrap" not in cmdline.split(b"\0")[0]:
-            return pid
-        queue.extend(_children(pid))
-    raise RuntimeError(f"no sandbox daemon under pid {bwrap_pid}")
-
-
-def _environment(pid: int, extra: dict[str, str]) -> dict[str, str]:
-    raw = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    env = dict(item.decode(errors="replace").split("=", 1) for item in raw if b"=" in item)
-    extra_path = env.get("RDBENCH_EXTRA_PATH")
-    if extra_path:
-        env["PATH"] = f"{extra_path}:{env.get('PATH', '/usr/bin:/bin')}"
-    env.update(extra)
-    return env
-
-
-def shell_command(sandbox: Any, shell: str = "/bin/bash") -> tuple[list[str], dict[str, str]]:
-    """The argv and environment of an interactive shell in ``sandbox``.
-
-    Args:
-        sandbox: A running ``BwrapSandboxEnvironment`` (its public ``process`` attribute is used).
-        shell: The shell to run inside.
-    """
-    process = sandbox.process
-    if process.proc is None:
+    target = process.init_pid
+    if process.proc is None or process.proc.returncode is not None or target is None:
         raise RuntimeError("the sandbox is not running")
-    target = daemon_pid(process.proc.pid)
     flags = [flag for ns, flag in _NAMESPACES.items()
              if os.readlink(f"/proc/{target}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
     nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
     argv = [nsenter, "-t", str(target), *flags, "--preserve-credentials", "-r",
             shell, "-c", f"cd {WORKSPACE} && exec {shell} -i"]
-    env = _environment(target, {"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ "})
+    env = dict(process.env)
+    extra_path = env.get("RDBENCH_EXTRA_PATH")
+    if extra_path:
+        env["PATH"] = f"{extra_path}:{env.get('PATH', '/usr/bin:/bin')}"
+    env.update({"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ "})
     return process.cgroups.wrap(argv), env
 
 
-def spawn_shell(sandbox: Any, **popen: Any) -> subprocess.Popen[bytes]:
-    """Start an interactive shell in ``sandbox`` (pass ``process_group=0`` to kill it with
-    ``os.killpg``); stdin/stdout/stderr are inherited unless given in ``popen``."""
-    argv, env = shell_command(sandbox)
-    return subprocess.Popen(argv, env=env, **popen)
+def connection_command(process: SandboxProcess) -> str:
+    """:func:`shell_command` as one shell command line (Inspect's ``SandboxConnection.command``)."""
+    argv, env = shell_command(process)
+    return shlex.join(["env", "-i", *(f"{key}={value}" for key, value in env.items()), *argv])
 
 
 class PtyShell:
@@ -94,10 +68,11 @@ class PtyShell:
     the Inspect process), and :meth:`kill` can end every process the person started (by session id).
     """
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, command: str) -> None:
         import pty
 
-        argv, env = shell_command(sandbox)
+        argv = ["/bin/sh", "-c", command]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
                                      start_new_session=True, preexec_fn=_take_terminal)

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import time
 import uuid
@@ -106,6 +107,11 @@ class CgroupLimits:
         steps = [f"echo $$ > {shlex.quote(str(d / 'cgroup.procs'))}" for d in self.dirs.values()]
         if self.mode == "none" and self.spec.memory_mb:
             steps.append(f"ulimit -v {self.spec.memory_mb * 1024}")
+        taskset = shutil.which("taskset")
+        if self.spec.cpus and taskset:
+            # the CPU affinity too, not only the cpuset: `nproc` and os.sched_getaffinity inside read
+            # it, and where no cpuset cgroup can be made it is the only pinning there is
+            argv = [taskset, "-c", self.spec.cpus, *argv]
         steps.append("exec " + " ".join(shlex.quote(a) for a in argv))
         return ["/bin/sh", "-c", " && ".join(steps)]
 

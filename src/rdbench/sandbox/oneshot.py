@@ -26,57 +26,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
+from rdbench.sandbox.api import OneShotResult as OneShotResult
+from rdbench.sandbox.api import OneShotSpec as OneShotSpec
+from rdbench.sandbox.api import Overlay as Overlay
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
-from rdbench.sandbox.config import Mount
 from rdbench.sandbox.errors import SandboxSetupError
 from rdbench.sandbox.limits import CgroupLimits, DelegatedCgroups, LimitSpec
 from rdbench.sandbox.quota import SizedFolder
-
-
-class Overlay(BaseModel):
-    """A writable copy-on-write view of ``lower`` at ``target`` (changes are discarded)."""
-
-    lower: Path
-    target: str
-
-
-class OneShotSpec(BaseModel):
-    """One command in a fresh sandbox."""
-
-    argv: list[str]
-    mounts: list[Mount] = Field(default_factory=list)
-    overlays: list[Overlay] = Field(default_factory=list)
-    python_env: Path | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    cwd: str | None = None
-    timeout: float = 120.0
-    memory_mb: int | None = None
-    pids: int | None = 4096
-    cpus: str | None = None
-    gpus: list[int] = Field(default_factory=list)
-    network: bool = False
-    output_limit: int = 10 * 1024 * 1024
-    disk_mb: int | None = Field(default=None, description="cap on what the overlays' writes may take")
-    private_proc: str | None = Field(
-        default=None, description="where to mount a full /proc of the command's pid namespace")
-    delegate_cgroups_to: str | None = Field(
-        default=None, description="folder under which delegated cgroups are bound (0, 1, ...)")
-    delegate_cgroups_env: str = Field(
-        default="RDBENCH_DELEGATED_CGROUPS", description="variable that lists the bound cgroup folders")
-
-
-class OneShotResult(BaseModel):
-    """What the command did."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    timed_out: bool = False
-    oom: bool = False
-    output_truncated: bool = False
-    duration_s: float = 0.0
 
 
 async def _read_capped(stream: asyncio.StreamReader | None, limit: int) -> tuple[bytes, bool]:

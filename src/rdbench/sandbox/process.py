@@ -47,6 +47,9 @@ class SandboxProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.env = base_environment(layout)
         self.started_s = 0.0
+        self.init_pid: int | None = None
+        """Host pid of the sandbox's first process (bwrap's ``--info-fd``): in every namespace of the
+        sandbox, with its root; an interactive shell enters the sandbox through it."""
 
     async def start(self) -> None:
         """Start bwrap and wait until the daemon answers.
@@ -63,26 +66,45 @@ class SandboxProcess:
                  "--clearenv"]
         for key, value in self.env.items():
             args += ["--setenv", key, value]
+        info_read, info_write = os.pipe()
+        args += ["--info-fd", str(info_write)]
         argv = [*args, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
                 f"{CONTROL_DIR}/daemon.sock"]
         self.cgroups.create()
-        self.proc = await asyncio.create_subprocess_exec(
-            *self.cgroups.wrap(argv),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.cgroups.wrap(argv),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=(info_write,),
+            )
+        except BaseException:
+            os.close(info_read)
+            raise
+        finally:
+            os.close(info_write)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not self.socket.exists():
-            if self.proc.returncode is not None or time.monotonic() > deadline:
-                stderr = b""
-                if self.proc.stderr is not None:
-                    with contextlib.suppress(Exception):
-                        stderr = await asyncio.wait_for(self.proc.stderr.read(), 1)
-                await self.stop()
-                raise SandboxSetupError(f"the bwrap sandbox failed to start: {stderr.decode().strip()}")
-            await asyncio.sleep(0.002)
+        info = b""
+        os.set_blocking(info_read, False)
+        try:
+            while not self.socket.exists():
+                info += _read_available(info_read)
+                if self.proc.returncode is not None or time.monotonic() > deadline:
+                    stderr = b""
+                    if self.proc.stderr is not None:
+                        with contextlib.suppress(Exception):
+                            stderr = await asyncio.wait_for(self.proc.stderr.read(), 1)
+                    await self.stop()
+                    raise SandboxSetupError(
+                        f"the bwrap sandbox failed to start: {stderr.decode().strip()}")
+                await asyncio.sleep(0.002)
+            info += _read_available(info_read)
+        finally:
+            os.close(info_read)
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            self.init_pid = int(json.loads(info)["child-pid"])
         self.started_s = time.perf_counter() - began
 
     async def request(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -148,3 +170,16 @@ class SandboxProcess:
                 await asyncio.wait_for(self.proc.wait(), 5)
         self.cgroups.destroy()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _read_available(fd: int) -> bytes:
+    """What a non-blocking pipe holds now (b"" when empty or closed)."""
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return data
+        if not chunk:
+            return data
+        data += chunk

@@ -10,12 +10,15 @@ import logging
 import posixpath
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, overload
 
 from inspect_ai.util import (
     ExecResult,
     OutputLimitExceededError,
+    SandboxConnection,
     SandboxEnvironment,
     SandboxEnvironmentConfigType,
     SandboxEnvironmentLimits,
@@ -27,9 +30,11 @@ from pydantic import BaseModel
 from rdbench.sandbox.bwrap import SandboxLayout, bwrap_path
 from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
 from rdbench.sandbox.gpus import pool_for
+from rdbench.sandbox.interactive import connection_command
 from rdbench.sandbox.limits import LimitSpec
 from rdbench.sandbox.process import SandboxProcess
 from rdbench.sandbox.quota import SizedFolder
+from rdbench.sandbox.resources import cpu_pool_for, format_cpus, parse_cpus
 
 log = logging.getLogger(__name__)
 WORKSPACE_METADATA_KEY = "rdbench_workspace"
@@ -55,11 +60,14 @@ def _resolve_config(config: SandboxEnvironmentConfigType | None) -> BwrapConfig:
 
 @sandboxenv(name="bwrap")
 class BwrapSandboxEnvironment(SandboxEnvironment):
-    """A persistent bubblewrap sandbox: background jobs outlive the exec that started them."""
+    """A persistent bubblewrap sandbox: background jobs outlive the exec that started them.
+
+    Implements rdbench's :class:`~rdbench.sandbox.api.ResearchSandbox` (the seam the harness uses).
+    """
 
     def __init__(
         self, process: SandboxProcess, config: BwrapConfig, state_dir: Path, gpus: list[int] | None = None,
-        disk: SizedFolder | None = None,
+        disk: SizedFolder | None = None, cpus: list[int] | None = None,
     ) -> None:
         super().__init__()
         self._process = process
@@ -70,6 +78,9 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self.run_dir: Path = state_dir / "run"
         self.gpus: list[int] = list(gpus if gpus is not None else config.gpus)
         """The NVIDIA devices bound into this sandbox (its scorer gets the same)."""
+        self.cpus: list[int] = list(cpus if cpus is not None else
+                                    parse_cpus(config.cpus) if config.cpus else [])
+        """The host cores this sandbox runs on (its scorer gets the same); empty: not pinned."""
 
     @classmethod
     def config_deserialize(cls, config: dict[str, Any]) -> BaseModel:
@@ -106,8 +117,17 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         run_dir = state_dir / "run"
         run_dir.mkdir()
         gpus = list(cfg.gpus)
-        if cfg.gpus_per_sample:
-            gpus = await pool_for(cfg.gpu_pool).acquire(cfg.gpus_per_sample)
+        cpus = parse_cpus(cfg.cpus) if cfg.cpus else []
+        try:
+            # GPUs before cores in every sample: one order, so two samples never wait on each other
+            if cfg.gpus_per_sample:
+                gpus = await pool_for(cfg.gpu_pool).acquire(cfg.gpus_per_sample)
+            if cfg.cpus_per_sample:
+                cpus = await cpu_pool_for(cfg.cpu_pool).acquire(cfg.cpus_per_sample)
+        except BaseException:
+            await _release(cfg, gpus, [])
+            _discard(disk, state_dir)
+            raise
         layout = SandboxLayout(
             workspace=workspace,
             mounts=list(cfg.mounts),
@@ -116,17 +136,15 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             gpus=gpus,
             env=dict(cfg.env),
         )
-        process = SandboxProcess(layout, LimitSpec(cfg.memory_mb, cfg.pids, cfg.cpus), run_dir)
+        limits = LimitSpec(cfg.memory_mb, cfg.pids, format_cpus(cpus) if cpus else None)
+        process = SandboxProcess(layout, limits, run_dir)
         try:
             await process.start()
         except BaseException:
-            if cfg.gpus_per_sample:
-                await pool_for(cfg.gpu_pool).release(gpus)
-            if disk is not None:
-                disk.destroy()
-            shutil.rmtree(state_dir, ignore_errors=True)
+            await _release(cfg, gpus, cpus)
+            _discard(disk, state_dir)
             raise
-        environment = cls(process, cfg, state_dir, gpus, disk)
+        environment = cls(process, cfg, state_dir, gpus, disk, cpus)
         environment.workspace_path = workspace
         return {"default": environment}
 
@@ -145,9 +163,11 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     async def close(self) -> None:
         """Kill every process of the sandbox and delete its state (unless keep_workspace)."""
         await self._process.stop()
-        if self._config.gpus_per_sample and self.gpus:
-            await pool_for(self._config.gpu_pool).release(self.gpus)
+        await _release(self._config, self.gpus, self.cpus)
+        if self._config.gpus_per_sample:
             self.gpus = []
+        if self._config.cpus_per_sample:
+            self.cpus = []
         if self._config.keep_workspace:
             if self._disk is not None and self._disk.limited:
                 # keep the files, not the mount: copy them off the size-limited filesystem
@@ -175,6 +195,36 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
     async def thaw(self) -> None:
         """Resume the sandbox after :meth:`freeze`."""
         self._process.freeze(False)
+
+    @asynccontextmanager
+    async def workspace_snapshot(self) -> AsyncIterator[Path]:
+        """The workspace as it is now, unchanging while the block runs: the sandbox is frozen and the
+        live folder is the snapshot (the scorer overlays it copy-on-write, so it is never copied)."""
+        await self.freeze()
+        try:
+            yield self.workspace_path
+        finally:
+            await self.thaw()
+
+    @property
+    def host_dir(self) -> Path:
+        """The sample's host folder, bound read-only at ``/run/rdbench`` (host-call sockets)."""
+        return self.run_dir
+
+    def host_call_socket(self, name: str) -> Path:
+        """Where a host-call server listens for the client commands (``/run/rdbench/<name>.sock``)."""
+        return self.run_dir / f"{name}.sock"
+
+    async def connection(self, *, user: str | None = None) -> SandboxConnection:
+        """A shell command that opens an interactive shell in this sandbox (needs root on the host:
+        it enters the sandbox's namespaces with ``nsenter``); ``rdbench human`` runs it on a pty."""
+        if user is not None and user != "agent":
+            raise SandboxUserUnsupportedError(f"the bwrap sandbox has one user, 'agent' (not {user!r})")
+        try:
+            command = connection_command(self._process)
+        except RuntimeError as error:
+            raise ConnectionError(str(error)) from error
+        return SandboxConnection(type="bwrap", command=command)
 
     def _path(self, file: str) -> str:
         return file if posixpath.isabs(file) else posixpath.join(WORKSPACE, file)
@@ -272,3 +322,17 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         # interval; an exec here is a cheap Unix-socket round trip, as with Inspect's docker and
         # local sandboxes, which also use 0.2 s (the base default of 2 s adds ~1 s per model call).
         return 0.2
+
+
+async def _release(cfg: BwrapConfig, gpus: list[int], cpus: list[int]) -> None:
+    """Give a sample's pooled GPUs and cores back."""
+    if cfg.gpus_per_sample and gpus:
+        await pool_for(cfg.gpu_pool).release(gpus)
+    if cfg.cpus_per_sample and cpus:
+        await cpu_pool_for(cfg.cpu_pool).release(cpus)
+
+
+def _discard(disk: SizedFolder | None, state_dir: Path) -> None:
+    if disk is not None:
+        disk.destroy()
+    shutil.rmtree(state_dir, ignore_errors=True)

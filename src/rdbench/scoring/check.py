@@ -72,8 +72,12 @@ async def check_task(
     save: bool = True,
     models: ModelGateway | None = None,
     gpus: list[int] | None = None,
+    cpus: list[int] | None = None,
 ) -> CheckReport:
     """Calibrate ``task``: score starting and reference ``repeats`` times each; store the result.
+
+    ``gpus`` and ``cpus`` are what the scorer runs on: one run's share (the scale's GPUs and cores),
+    so that the calibration measures what a run's scoring measures.
 
     The normalised values in the report use the calibration stored before this check, when one
     exists, so a second check shows how stable the task's scores are on this machine.
@@ -95,10 +99,10 @@ async def check_task(
             for i in range(repeats):
                 label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
                 say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
-                s = await score_workspace(mat, mat.workspace, env, models=models, gpus=gpus)
+                s = await score_workspace(mat, mat.workspace, env, models=models, gpus=gpus, cpus=cpus)
                 say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
                 say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
-                r = await score_workspace(mat, ref_ws, env, models=models, gpus=gpus)
+                r = await score_workspace(mat, ref_ws, env, models=models, gpus=gpus, cpus=cpus)
                 say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
                 s_vals.append(s.value)
                 r_vals.append(r.value)

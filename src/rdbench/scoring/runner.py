@@ -24,10 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from rdbench.sandbox.config import WORKSPACE, Mount
-from rdbench.sandbox.errors import SandboxSetupError
-from rdbench.sandbox.hostcall import HostCallServer
-from rdbench.sandbox.oneshot import OneShotResult, OneShotSpec, Overlay, run_oneshot
+from rdbench.sandbox.api import (
+    WORKSPACE,
+    HostCallServer,
+    Mount,
+    OneShotResult,
+    OneShotSpec,
+    Overlay,
+    SandboxSetupError,
+    format_cpus,
+    run_oneshot,
+)
 from rdbench.scoring.log import EntryKind, clean_value
 from rdbench.scoring.shim import EXTRA_HIDDEN_ENV, HOST_DIR_ENV, LIB_DIR_ENV, RESULT_MARKER
 from rdbench.task.assets import Materialized
@@ -67,6 +74,7 @@ async def score_workspace(
     *,
     seed: int | None = None,
     gpus: list[int] | None = None,
+    cpus: list[int] | None = None,
     timeout: float | None = None,
     models: ModelGateway | None = None,
     overrides: dict[str, Any] | None = None,
@@ -79,6 +87,8 @@ async def score_workspace(
         environment: The task's Python environment (venv).
         seed: Seed for the scorer's hidden inputs; fresh random when None.
         gpus: GPU indices the scorer may use.
+        cpus: Host cores the scorer runs on (the run's own, so that scoring measures what the
+            agent's sandbox would); not pinned when None or empty.
         timeout: Seconds; the scale's scoring timeout when None.
         models: The run's language models, when the task's scale lists model roles: the scorer
             reaches them (``import rdbench_host``) within each role's ``score_budget`` per call.
@@ -102,7 +112,7 @@ async def score_workspace(
     gateway = models.child({r.role: r.score_budget for r in roles}) if roles and models else None
     try:
         result, duration = await _run_scorer(materialized, workspace, environment, params, limit,
-                                             gpus or [], gateway)
+                                             gpus or [], cpus or [], gateway)
     except SandboxSetupError as error:
         return ScoreResult(value=None, kind="scorer_error",
                            message=f"scorer error: the scoring sandbox could not be made: {error}",
@@ -147,6 +157,7 @@ async def _run_scorer(
     params: dict[str, Any],
     limit: float,
     gpus: list[int],
+    cpus: list[int],
     gateway: ModelGateway | None,
 ) -> tuple[OneShotResult, float]:
     scale = materialized.task.spec.scale(materialized.scale)
@@ -181,7 +192,7 @@ async def _run_scorer(
         cwd=SCRATCH,
         timeout=limit,
         memory_mb=int(scale.memory_gb * 1024),
-        cpus=None,
+        cpus=format_cpus(cpus) if cpus else None,
         gpus=gpus,
         network=False,
         disk_mb=int(scale.disk_gb * 1024),

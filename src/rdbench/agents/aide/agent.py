@@ -116,7 +116,7 @@ def aide_agent(
 
     async def execute(state: AgentState) -> AgentState:
         run = current_run()
-        path = Path(journal_path) if journal_path else Path(run.sandbox.run_dir) / JOURNAL_NAME
+        path = Path(journal_path) if journal_path else run.sandbox.host_dir / JOURNAL_NAME
         journal = Journal.load_or_new(path, run.task.spec.scoring.direction)
         # Seed with the journal's length so a resumed run does not replay the same random choices.
         rng = random.Random(cfg.seed + len(journal.nodes))

@@ -1,0 +1,1 @@
+"""Runs at scale: many machines through Slurm (``rdbench run --slurm``, ``rdbench check --slurm``)."""

@@ -55,6 +55,9 @@ class Run(BaseModel):
     invalid: bool = Field(default=False, description="failed its integrity check: scores as 0")
     scorer_errors: int = Field(default=0, description="entries where the scorer failed (not the agent's fault)")
     rdbench_run_id: str | None = Field(default=None, description="the harness's run id (run folder)")
+    slot: str | None = Field(default=None, description="which run of a plan (attempts of one count once)")
+    status: str = Field(default="finished", description="finished, or a run folder's killed/ended/running")
+    started: float | None = Field(default=None, description="unix time the run started (run folders)")
 
     def is_human(self, human_agents: Iterable[str] = ()) -> bool:
         return self.agent == "human" or self.agent.startswith("human:") or self.agent in set(human_agents)
@@ -79,7 +82,11 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
         if not path.exists():
             raise AnalysisInputError(f"{path}: no such file or folder")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in (".eval", ".json") and p.is_file())
+            # a shared folder of `rdbench run --slurm`: its Inspect logs and run folders, not its plans,
+            # calibrations and job files
+            roots = [path / "logs", path / "runs"] if (path / "plans").is_dir() else [path]
+            files = sorted(p for root in roots if root.is_dir() for p in root.rglob("*")
+                           if p.suffix in (".eval", ".json") and p.is_file())
             infos = [f for f in files if f.name == INFO_FILE]
             files = [f for f in files if f.name != INFO_FILE]
             progress(f"{path}: {len(files)} log files, {len(infos)} run folders")
@@ -98,8 +105,35 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
             raise AnalysisInputError(f"{path}: unknown input type (want .eval/.json logs, .csv or .jsonl)")
     logged = {r.rdbench_run_id for r in runs if r.rdbench_run_id}
     runs += [r for r in folder_runs if r.rdbench_run_id not in logged]
+    runs, superseded = one_run_per_slot(runs)
+    if superseded:
+        progress(f"{len(superseded)} earlier attempts of runs that were run again (killed jobs, "
+                 "resumed) left out: each run counts once")
     progress(f"{len(runs)} runs")
     return runs
+
+
+def one_run_per_slot(runs: list[Run]) -> tuple[list[Run], list[Run]]:
+    """One run per slot (a run of a plan, e.g. ``rdbench run --slurm``), and the attempts left out.
+
+    A slot's finished run counts (the first to start, should two have finished); a slot with none
+    counts its latest attempt, as it ended (a killed run ends at its last score entry). Runs without
+    a slot are all kept.
+    """
+    kept: list[Run] = []
+    by_slot: dict[str, list[Run]] = {}
+    for run in runs:
+        if run.slot is None:
+            kept.append(run)
+        else:
+            by_slot.setdefault(run.slot, []).append(run)
+    left_out: list[Run] = []
+    for attempts in by_slot.values():
+        finished = sorted((r for r in attempts if r.status == "finished"), key=lambda r: r.started or 0.0)
+        chosen = finished[0] if finished else max(attempts, key=lambda r: r.started or 0.0)
+        kept.append(chosen)
+        left_out += [r for r in attempts if r is not chosen]
+    return kept, left_out
 
 
 def read_run_folder(folder: Path) -> Run | None:
@@ -185,6 +219,9 @@ def _run_from_record(record: dict[str, Any], run_id: str, source: str) -> Run:
         invalid=invalid,
         scorer_errors=sum(1 for e in record.get("score_log", []) if e.get("kind") == "scorer_error"),
         rdbench_run_id=record.get("run_id"),
+        slot=record.get("slot"),
+        status=str(record.get("status") or "finished"),
+        started=record.get("started"),
     )
 
 

@@ -8,6 +8,7 @@ import functools
 import json
 
 from rdbench.cli.common import guarded, progress
+from rdbench.cli.slurm import add_options as add_slurm_options
 from rdbench.sandbox.api import cpu_plan, gpu_plan, parse_cpus, parse_gpus
 from rdbench.scoring.check import CheckReport, check_task
 from rdbench.task.loader import discover, load_task
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task's scorer needs at this scale, e.g. "
                         "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
+    add_slurm_options(parser, runs=False)
     parser.set_defaults(handler=guarded(run))
 
 
@@ -54,6 +56,10 @@ def run(args: argparse.Namespace) -> int:
     names = list(discover()) if args.all else args.tasks
     if not names:
         raise ValueError("name a task (see `rdbench tasks`) or pass --all")
+    if args.slurm:
+        from rdbench.cli.slurm import check_on_slurm
+
+        return check_on_slurm(args, names)
     reports: list[CheckReport] = []
     for name in names:
         task = load_task(name)

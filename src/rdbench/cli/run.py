@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded, progress
+from rdbench.cli.slurm import add_options as add_slurm_options
 from rdbench.sandbox.api import parse_cpus, parse_gpus
 from rdbench.task.loader import load_task
 
@@ -30,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="tasks run at once (default 1: timing tasks need the machine to themselves)")
     parser.add_argument("--model", default=os.environ.get("INSPECT_EVAL_MODEL"),
                         help="Inspect model, e.g. anthropic/claude-sonnet-4-0 or mockllm/model")
+    parser.add_argument("-M", "--model-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="argument of the model (Inspect's -M), repeatable, e.g. -M script=steps.yaml "
+                        "for --model script/NAME (a scripted mock model)")
     parser.add_argument("--agent", default="react", help="react (default), aide, or a registered agent")
     parser.add_argument("--scale", default="mini", help="mini (CPU, default) or full (GPU)")
     parser.add_argument("--budget", help="working-time budget, e.g. 30m or 2h (default: the scale's)")
@@ -61,6 +65,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="argument of the agent, repeatable; the value is read as YAML, e.g. "
                         "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or "
                         "-S preset=codex")
+    add_slurm_options(parser, runs=True)
     parser.set_defaults(handler=guarded(run))
 
 
@@ -137,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.harness.task import make_task
     from rdbench.scoring.models import parse_model_roles, require_roles
 
+    if args.slurm or args.resume:
+        from rdbench.cli.slurm import run_on_slurm
+
+        return run_on_slurm(args)
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     gpus = parse_gpus(args.gpus) if args.gpus is not None else None
@@ -166,7 +175,8 @@ def run(args: argparse.Namespace) -> int:
              for name in names]
     logs = inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
                         max_samples=args.max_samples, max_tasks=args.max_tasks,
-                        cost_limit=inspect_cost_limit, model_roles=dict(model_roles) or None)
+                        cost_limit=inspect_cost_limit, model_roles=dict(model_roles) or None,
+                        model_args=parse_agent_args(args.model_arg))
     return print_results(logs)
 
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded
@@ -37,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--once", action="store_true", help="print once and exit")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes (default 5)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON (implies --once)")
+    parser.add_argument("--dir", type=Path, default=None, metavar="FOLDER",
+                        help="read the runs of this folder instead of this machine's: a shared folder of "
+                        "`rdbench run --slurm` (its runs/), or a runs folder")
     parser.set_defaults(handler=guarded(run))
 
 
@@ -48,8 +52,9 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
     raw = chosen.value if chosen is not None else None
     if info.status == "finished":
         raw = info.raw_score
-    # this machine's calibration now: the one the run's final record will be normalised with
-    calibration = load_calibration(info.task, info.scale, info.task_models)
+    # this machine's calibration now: the one the run's final record will be normalised with; a
+    # batch job's run is normalised with its node's, which it recorded when it started
+    calibration = info.calibration if info.job else load_calibration(info.task, info.scale, info.task_models)
     normalised = None
     if raw is not None and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, info.transform)
@@ -80,6 +85,9 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
         "last_entry_age_s": None if last is None else round(now - last.timestamp, 1),
         "last_message": None if last is None else last.message,
         "folder": str(view.folder),
+        "host": info.host,
+        "job": info.job,
+        "slot": info.slot,
     }
 
 
@@ -87,7 +95,7 @@ def select(args: argparse.Namespace, now: float) -> list[dict[str, Any]]:
     """The rows to show, running first, then the most recently started."""
     horizon = None if args.all else now - parse_duration(args.since)
     rows = []
-    for view in iter_runs():
+    for view in iter_runs(runs_folder(args.dir)):
         if args.task and args.task not in (view.info.task, view.info.instance):
             continue
         ended = view.info.ended or (view.entries[-1].timestamp if view.entries else view.info.started)
@@ -95,6 +103,19 @@ def select(args: argparse.Namespace, now: float) -> list[dict[str, Any]]:
             continue
         rows.append(summarise(view, now))
     return sorted(rows, key=lambda r: (STATUS_ORDER[r["status"]], -r["started"]))
+
+
+def runs_folder(folder: Path | None) -> Path | None:
+    """The run folders to read for ``--dir`` (a shared folder's ``runs/``, or the folder itself).
+
+    Raises:
+        ValueError: The folder does not exist.
+    """
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise ValueError(f"--dir {folder}: no such folder")
+    return folder / "runs" if (folder / "runs").is_dir() else folder
 
 
 def _number(value: float | None, digits: int = 4) -> str:

@@ -59,6 +59,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         cost = None
     return RunRecord(
         run_id=run.run_id,
+        slot=None if run.info is None else run.info.slot,
         task=run.task.name,
         task_version=spec.version,
         scale=run.scale,

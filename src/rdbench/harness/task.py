@@ -43,6 +43,8 @@ from rdbench.task.spec import parse_duration
 from rdbench.tokcache import ensure_tiktoken_cache
 
 SERVICES_TARGET = "/opt/rdbench/services"
+SLOT_METADATA_KEY = "rdbench_slot"
+"""Sample metadata naming which run of a plan a sample is (set by ``rdbench run --slurm`` jobs)."""
 _servers: dict[str, HostCallServer] = {}
 
 
@@ -225,7 +227,7 @@ def rdbench_setup(agent_name: str) -> Solver:
             run.integrity_before = hash_files(workspace, loaded.spec.scoring.protected_files)
         scoring = loaded.spec.scoring
         run.info = new_info(
-            run_id=run_id, task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
+            run_id=run_id, slot=meta.get(SLOT_METADATA_KEY), task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
             instance=mat.instance, agent=agent_name, model=str(state.model),
             task_models=run.model_binding,
             direction=scoring.direction, aggregation=scoring.aggregation,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import statistics
 import time
 from pathlib import Path
@@ -19,6 +20,15 @@ from rdbench.paths import cache_dir
 from rdbench.scoring.machine import machine_description, machine_fingerprint
 from rdbench.scoring.normalise import Transform, transform_value
 from rdbench.scoring.record import Calibration
+
+CALIBRATIONS_DIR_ENV = "RDBENCH_CALIBRATIONS_DIR"
+
+
+def calibrations_dir() -> Path:
+    """Where calibrations live: ``$RDBENCH_CALIBRATIONS_DIR`` (a cluster's shared folder, one file
+    per node type), else the cache's."""
+    override = os.environ.get(CALIBRATIONS_DIR_ENV)
+    return Path(override) if override else cache_dir() / "calibrations"
 
 
 def calibration_path(
@@ -30,7 +40,7 @@ def calibration_path(
     if models:
         binding = json.dumps(sorted(models.items()))
         suffix = "-" + hashlib.sha256(binding.encode()).hexdigest()[:12]
-    return cache_dir() / "calibrations" / task / f"{scale}-{fp}{suffix}.json"
+    return calibrations_dir() / task / f"{scale}-{fp}{suffix}.json"
 
 
 def load_calibration(task: str, scale: str, models: dict[str, str] | None = None) -> Calibration | None:

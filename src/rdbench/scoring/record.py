@@ -51,6 +51,9 @@ class RunRecord(BaseModel):
     """One run's result, stored as the Inspect score's metadata under :data:`RECORD_KEY`."""
 
     run_id: str | None = Field(default=None, description="the run's folder under <cache>/runs")
+    slot: str | None = Field(
+        default=None, description="which run of a plan this is (plan:task:sample:epoch; Slurm runs): "
+        "attempts of one slot count once")
     task: str
     task_version: str
     scale: str

@@ -4,6 +4,9 @@ Every run (one Inspect sample) gets ``<cache>/runs/<run_id>/`` with ``score_log.
 the agent scores) and ``run.json``: task, agent, model, budget, the process running it and, once it
 ends, how. Both are written as the run goes, so a run whose process was killed still says what it
 was and what it had scored: ``rdbench watch`` lists live and past runs from these folders alone.
+
+A run started by a batch job (``rdbench run --slurm``) records the job (``slurm:<id>``): a run still
+marked running on another machine is alive while its job is (``squeue``), killed once it is gone.
 """
 
 from __future__ import annotations
@@ -20,18 +23,21 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from rdbench.paths import cache_dir
+from rdbench.scoring.jobs import JOB_ENV, job_alive
 from rdbench.scoring.log import ScoreEntry, read_jsonl
 from rdbench.scoring.record import Calibration
 
 RunStatus = Literal["running", "finished", "ended", "killed"]
 INFO_FILE = "run.json"
 LOG_FILE = "score_log.jsonl"
+RUNS_DIR_ENV = "RDBENCH_RUNS_DIR"
 
 
 class RunInfo(BaseModel):
     """What a run is, written when it starts and updated when it ends."""
 
     run_id: str
+    slot: str | None = Field(default=None, description="plan:task:sample:epoch (runs of a plan)")
     task: str
     task_version: str
     scale: str
@@ -49,6 +55,7 @@ class RunInfo(BaseModel):
     started: float = Field(description="unix time")
     pid: int
     host: str
+    job: str | None = Field(default=None, description="the batch job running it, e.g. slurm:1234")
     status: Literal["running", "finished", "ended"] = "running"
     ended: float | None = None
     working_time_s: float | None = None
@@ -57,8 +64,9 @@ class RunInfo(BaseModel):
 
 
 def runs_dir() -> Path:
-    """Where run folders live."""
-    return cache_dir() / "runs"
+    """Where run folders live: ``$RDBENCH_RUNS_DIR`` (a Slurm run's shared folder), else the cache's."""
+    override = os.environ.get(RUNS_DIR_ENV)
+    return Path(override) if override else cache_dir() / "runs"
 
 
 def write_info(folder: Path, info: RunInfo) -> None:
@@ -71,12 +79,17 @@ def write_info(folder: Path, info: RunInfo) -> None:
 
 def new_info(**fields: Any) -> RunInfo:
     """A run's info as it starts: this process, this host, now."""
-    return RunInfo(started=time.time(), pid=os.getpid(), host=socket.gethostname(), **fields)
+    return RunInfo(started=time.time(), pid=os.getpid(), host=socket.gethostname(),
+                   job=os.environ.get(JOB_ENV) or None, **fields)
 
 
 def _alive(info: RunInfo) -> bool:
+    if info.job is not None:
+        alive = job_alive(info.job)
+        if alive is not None:
+            return alive
     if info.host != socket.gethostname():
-        return True  # another machine's run (a shared cache): trust what it says
+        return True  # another machine's run (a shared cache), no scheduler to ask: trust what it says
     try:
         os.kill(info.pid, 0)
     except ProcessLookupError:
@@ -91,13 +104,14 @@ def as_record(view: RunView) -> dict[str, Any]:
     had scored when its process died is analysed like a finished run's log."""
     info = view.info
     return {
-        "run_id": info.run_id, "task": info.task, "task_version": info.task_version, "scale": info.scale,
+        "run_id": info.run_id, "slot": info.slot, "task": info.task, "task_version": info.task_version, "scale": info.scale,
         "instance": info.instance, "agent": info.agent, "direction": info.direction,
         "transform": info.transform, "aggregation": info.aggregation, "time_budget_s": info.time_budget_s,
         "calibration": None if info.calibration is None else info.calibration.model_dump(mode="json"),
         "score_log": [e.model_dump(mode="json") for e in view.entries],
         "task_models": {role: {"model": model} for role, model in info.task_models.items()},
         "status": view.status,
+        "started": info.started,
     }
 
 

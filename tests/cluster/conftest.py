@@ -1,184 +1,41 @@
-"""A real one-node Slurm cluster on the loopback address, for the tests that submit jobs.
-
-The fixture writes a slurm.conf with the controller and the node on 127.0.0.1, starts munged (its own
-key and socket), slurmctld and slurmd with all their state under a temporary folder, and stops them
-by pid at the end. It needs root (slurmd runs jobs as their user) and Debian's ``slurm-wlm`` and
-``munge`` (``make setup`` installs them as root); elsewhere the tests skip with the reason.
-"""
+"""The local Slurm cluster as a pytest fixture (``tests/cluster/local_slurm.py``): skipped, with the
+reason, where it cannot run."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-from rdbench.sandbox.api import host_cpus
-
-NODE = "rdbench-node"
-PARTITION = "debug"
-START_TIMEOUT_S = 60.0
-
-
-@dataclass
-class SlurmCluster:
-    """A running local cluster: its config and the environment its commands need."""
-
-    root: Path
-    conf: Path
-    cpus: int
-    env: dict[str, str]
-    pids: dict[str, int] = field(default_factory=dict)
-
-    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run a Slurm command (sinfo, squeue, scancel, ...) against this cluster."""
-        return subprocess.run(list(argv), env={**os.environ, **self.env}, capture_output=True, text=True,
-                              timeout=60, check=check)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _why_not() -> str | None:
-    if os.geteuid() != 0:
-        return "a local Slurm cluster needs root (slurmd runs jobs as their user)"
-    missing = [t for t in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo", "scancel", "bwrap")
-               if shutil.which(t) is None]
-    if missing:
-        return f"no {', '.join(missing)}: `make setup` as root installs slurm-wlm and munge"
-    return None
-
-
-def _memory_mb() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) // 1024
-    return 4096
-
-
-def _conf(root: Path, cpus: int, ctld_port: int, slurmd_port: int) -> str:
-    memory = int(_memory_mb() * 0.8)  # slurmd refuses a node that claims more than it has
-    return f"""\
-ClusterName=rdbenchtest
-SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort={ctld_port}
-SlurmdPort={slurmd_port}
-AuthType=auth/munge
-AuthInfo=socket={root}/munge/munge.sock
-CredType=cred/munge
-SlurmUser=root
-SlurmdUser=root
-StateSaveLocation={root}/state
-SlurmdSpoolDir={root}/spool
-SlurmctldPidFile={root}/slurmctld.pid
-SlurmdPidFile={root}/slurmd.pid
-SlurmctldLogFile={root}/log/slurmctld.log
-SlurmdLogFile={root}/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/affinity
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-ReturnToService=2
-MpiDefault=none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
-SwitchType=switch/none
-KillWait=5
-NodeName={NODE} NodeAddr=127.0.0.1 NodeHostname=localhost CPUs={cpus} RealMemory={memory} State=UNKNOWN
-PartitionName={PARTITION} Nodes={NODE} Default=YES MaxTime=INFINITE State=UP
-"""
-
-
-def _stop(pids: dict[str, int]) -> None:
-    for name in ("slurmd", "slurmctld", "munged"):
-        pid = pids.get(name)
-        if pid is None:
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-                finished, _ = os.waitpid(pid, os.WNOHANG)
-                if finished:
-                    break
-            except (ProcessLookupError, ChildProcessError):
-                break
-            time.sleep(0.05)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+from tests.cluster.local_slurm import (
+    ClusterStartError,
+    SlurmCluster,
+    start_cluster,
+    stop_cluster,
+    why_not,
+)
 
 
 @pytest.fixture(scope="module")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
-    """A one-node cluster (node and controller on 127.0.0.1) for the tests of one module."""
-    reason = _why_not()
+    """A one-node cluster (node and controller on 127.0.0.1) for the tests of one module; rdbench's
+    own sbatch, squeue and sinfo calls reach it through ``SLURM_CONF``."""
+    reason = why_not()
     if reason:
         pytest.skip(reason)
-    root = tmp_path_factory.mktemp("slurm")
-    for sub in ("state", "spool", "log", "munge"):
-        (root / sub).mkdir()
-    (root / "munge").chmod(0o700)
-    key = root / "munge" / "munge.key"
-    key.write_bytes(os.urandom(128))
-    key.chmod(0o600)
-    cpus = len(host_cpus())
-    conf = root / "slurm.conf"
-    conf.write_text(_conf(root, cpus, _free_port(), _free_port()))
-    env = {"SLURM_CONF": str(conf)}
-    cluster = SlurmCluster(root=root, conf=conf, cpus=cpus, env=env)
-    logs = (root / "log" / "daemons.out").open("ab")
     try:
-        starts = {
-            "munged": ["munged", "-F", "--force", f"--socket={root}/munge/munge.sock", f"--key-file={key}",
-                       f"--log-file={root}/log/munged.log", f"--pid-file={root}/munge/munged.pid",
-                       f"--seed-file={root}/munge/seed", "--origin=127.0.0.1"],
-            "slurmctld": ["slurmctld", "-D", "-i", "-f", str(conf)],
-            "slurmd": ["slurmd", "-D", "-f", str(conf), "-N", NODE],
-        }
-        for name, argv in starts.items():
-            proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=logs, stderr=logs,
-                                    start_new_session=True)
-            cluster.pids[name] = proc.pid
-            if name == "munged":
-                deadline = time.monotonic() + START_TIMEOUT_S
-                while not (root / "munge" / "munge.sock").exists() and time.monotonic() < deadline:
-                    time.sleep(0.05)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            state = cluster.run("sinfo", "-h", "-N", "-o", "%T", check=False).stdout.strip()
-            if state.startswith("idle"):
-                break
-            if time.monotonic() > deadline:
-                log = (root / "log").glob("*.log")
-                tails = {p.name: p.read_text()[-2000:] for p in log}
-                pytest.fail(f"the local Slurm cluster did not come up (node state {state!r}): {tails}")
-            time.sleep(0.2)
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)  # sbatch, squeue and sinfo of rdbench itself reach this cluster
-        try:
-            yield cluster
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            cluster.run("scancel", "--full", "-s", "KILL", "-u", "root", check=False)
+        cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    except ClusterStartError as error:
+        pytest.fail(str(error))
+    saved = {k: os.environ.get(k) for k in cluster.env}
+    os.environ.update(cluster.env)
+    try:
+        yield cluster
     finally:
-        _stop(cluster.pids)
-        logs.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        stop_cluster(cluster)

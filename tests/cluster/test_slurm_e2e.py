@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from rdbench.analysis.data import load_inputs
-from tests.cluster.conftest import SlurmCluster
+from tests.cluster.local_slurm import SlurmCluster
 
 pytestmark = pytest.mark.slow
 TOY_TASKS = Path(__file__).parent.parent / "harness" / "toy_tasks"

@@ -178,7 +178,7 @@ def job_is_live(job_id: str, live: set[str]) -> bool:
     return job_id in live or job_id.split("_", 1)[0] in live
 
 
-def wait_for(jobs: list[str], say: Say, poll_s: float = 5.0, status: Callable[[], str] | None = None) -> None:
+def wait_for(jobs: list[str], say: Say, poll_s: float = 1.0, status: Callable[[], str] | None = None) -> None:
     """Wait until none of ``jobs`` is pending or running, saying what changes."""
     last = ""
     while True:

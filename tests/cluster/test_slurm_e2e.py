@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rdbench.analysis.data import load_inputs
+from rdbench.scoring.runs import RunView, iter_runs
 from tests.cluster.local_slurm import SlurmCluster
 
 pytestmark = pytest.mark.slow
@@ -22,7 +23,7 @@ TOY_TASKS = Path(__file__).parent.parent / "harness" / "toy_tasks"
 SCRIPT = """\
 - bash: "printf 'def answer():\\\\n    return 40\\\\n' > solution.py; echo 3 > answer.txt; nproc"
 - tool: score
-- bash: "sleep 8"
+- bash: "sleep 10"
 """
 WAIT_S = 300.0
 
@@ -79,21 +80,22 @@ def test_slurm_runs_survive_a_killed_job_and_count_once(
     assert [len(job["slots"]) for job in first["jobs"]] == [3, 3]
     count_job = next(j for j in first["jobs"] if ":toy_count:" in j["slots"][0])
 
-    # watch until a toy_count run has scored and is still working, then SIGKILL its job's process
-    def scored_and_running() -> dict[str, Any] | None:
-        rows = [r for r in watch(shared) if r["task"] == "toy_count" and r["status"] == "running"]
-        return next((r for r in rows if r["score_calls"] >= 1), None)
+    # watch until a toy_count run has scored and is still working (read in this process: quick),
+    # then SIGKILL its job's process
+    def scored_and_running() -> RunView | None:
+        return next((v for v in iter_runs(shared / "runs") if v.info.task == "toy_count"
+                     and v.status == "running" and v.entries), None)
 
     victim = wait_until("a toy_count run with a score entry", scored_and_running)
-    assert victim["job"] == f"slurm:{count_job['job_id']}" and victim["normalised"] is not None
-    info = json.loads((Path(victim["folder"]) / "run.json").read_text())
-    os.kill(info["pid"], signal.SIGKILL)  # the node is this machine: the pid is the job's eval
+    os.kill(victim.info.pid, signal.SIGKILL)  # the node is this machine: the pid is the job's eval
+    assert victim.info.job == f"slurm:{count_job['job_id']}"
+    assert victim.info.calibration is not None  # the node type's, loaded when the run started
     wait_until("the killed job to leave squeue", lambda: count_job["job_id"] not in
                slurm_cluster.run("squeue", "-h", "-o", "%i").stdout.split())
     wait_until("the other job to finish", lambda: not slurm_cluster.run("squeue", "-h").stdout.strip())
 
     rows = {r["run_id"]: r for r in watch(shared)}
-    killed = rows[victim["run_id"]]
+    killed = rows[victim.info.run_id]
     assert killed["status"] == "killed" and killed["score_calls"] >= 1  # its entries are kept
     done = [r for r in rows.values() if r["status"] == "finished"]
     assert len([r for r in done if r["task"] == "toy_cores"]) == 3

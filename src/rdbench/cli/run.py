@@ -142,10 +142,12 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.harness.task import make_task
     from rdbench.scoring.models import parse_model_roles, require_roles
 
-    if args.slurm or args.resume:
+    if args.slurm:
         from rdbench.cli.slurm import run_on_slurm
 
         return run_on_slurm(args)
+    if args.resume:
+        raise ValueError("--resume resumes the runs of a Slurm plan: add --slurm (and its --shared folder)")
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     gpus = parse_gpus(args.gpus) if args.gpus is not None else None

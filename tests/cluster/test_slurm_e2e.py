@@ -90,6 +90,9 @@ def test_slurm_runs_survive_a_killed_job_and_count_once(
     os.kill(victim.info.pid, signal.SIGKILL)  # the node is this machine: the pid is the job's eval
     assert victim.info.job == f"slurm:{count_job['job_id']}"
     assert victim.info.calibration is not None  # the node type's, loaded when the run started
+    # the report reads the shared folder while the other job still runs
+    now = load_inputs([shared], progress=lambda _: None)
+    assert victim.info.run_id in {r.rdbench_run_id for r in now}
     wait_until("the killed job to leave squeue", lambda: count_job["job_id"] not in
                slurm_cluster.run("squeue", "-h", "-o", "%i").stdout.split())
     wait_until("the other job to finish", lambda: not slurm_cluster.run("squeue", "-h").stdout.strip())

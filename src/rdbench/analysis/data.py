@@ -84,7 +84,8 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
         if path.is_dir():
             # a shared folder of `rdbench run --slurm`: its Inspect logs and run folders, not its plans,
             # calibrations and job files
-            roots = [path / "logs", path / "runs"] if (path / "plans").is_dir() else [path]
+            shared = (path / "plans").is_dir()
+            roots = [path / "logs", path / "runs"] if shared else [path]
             files = sorted(p for root in roots if root.is_dir() for p in root.rglob("*")
                            if p.suffix in (".eval", ".json") and p.is_file())
             infos = [f for f in files if f.name == INFO_FILE]
@@ -93,7 +94,14 @@ def load_inputs(paths: list[Path], calibrations: Path | None = None, progress: P
             for i, file in enumerate(files):
                 if i and i % 50 == 0:
                     progress(f"  read {i}/{len(files)} logs")
-                runs += read_inspect_log(file)
+                try:
+                    runs += read_inspect_log(file)
+                except AnalysisInputError as error:
+                    if not shared:
+                        raise
+                    # a job still writing its log, or killed while it did: its runs are read from
+                    # their run folders, which hold every entry
+                    progress(f"  skipped {file.name} (not readable now: a job's log in progress?): {error}")
             folder_runs += [r for r in (read_run_folder(f.parent) for f in infos) if r is not None]
         elif path.suffix == ".csv":
             runs += read_entries_csv(path, cal)

@@ -209,13 +209,3 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
 
     return await run_bwrap_oneshot(spec)
 
-
-async def check_sandbox() -> None:
-    """Fail early, with the fix, where no sandbox can be made on this host.
-
-    Raises:
-        SandboxSetupError: bwrap is missing or user namespaces are disabled.
-    """
-    from rdbench.sandbox.bwrap import bwrap_path
-
-    bwrap_path()

@@ -54,10 +54,13 @@ def max_weights(n: int, k: int) -> np.ndarray:
     return weights
 
 
-def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
-    from scipy.special import gammaln
+_lgamma = np.vectorize(math.lgamma, otypes=[float])
 
-    return np.asarray(gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1), dtype=float)
+
+def _log_comb(n: np.ndarray, k: int) -> np.ndarray:
+    """ln C(n, k), elementwise (log-gamma; no SciPy needed for this one function)."""
+    n = np.asarray(n, dtype=float)
+    return np.asarray(_lgamma(n + 1) - math.lgamma(k + 1) - _lgamma(n - k + 1), dtype=float)
 
 
 def score_at_k(

@@ -20,6 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="rdbench: research-engineering tasks for AI agents and people, on Inspect AI.",
         epilog="Run `rdbench COMMAND --help` for a command's options. Docs: docs/ in the repository.",
     )
+    from rdbench import __version__
+
+    parser.add_argument("--version", action="version", version=f"rdbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:

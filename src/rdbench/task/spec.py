@@ -11,11 +11,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*h)?\s*(?:(\d+(?:\.\d+)?)\s*m)?\s*(?:(\d+(?:\.\d+)?)\s*s)?\s*$")
+_UNITS = {"h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
+          "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
+          "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0}
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*,?")
 
 
 def parse_duration(value: str | int | float) -> float:
-    """Parse a duration such as ``2h``, ``90m``, ``1h30m``, ``45s`` or a number of seconds.
+    """Parse a duration: ``2h``, ``90m``, ``90min``, ``1h30m``, ``2 hours``, ``1 hour 30 minutes``,
+    ``1.5h``, ``45s``, or a number of seconds.
 
     Args:
         value: The duration text, or seconds as a number.
@@ -34,13 +38,19 @@ def parse_duration(value: str | int | float) -> float:
     try:
         seconds = float(text)
     except ValueError:
-        match = _DURATION.match(text)
-        if not match or not any(match.groups()):
-            raise ValueError(
-                f"{value!r} is not a duration; write e.g. '2h', '30m', '1h30m', '45s' or seconds"
-            ) from None
-        h, m, s = (float(g) if g else 0.0 for g in match.groups())
-        seconds = h * 3600 + m * 60 + s
+        seconds, at, seen = 0.0, 0, set()
+        lowered = text.lower()
+        while at < len(lowered):
+            match = _PART.match(lowered, at)
+            unit = _UNITS.get(match.group(2)) if match else None
+            if match is None or unit is None or unit in seen:
+                raise ValueError(f"{value!r} is not a duration; write e.g. '2h', '30m', '90min', '1h30m', "
+                                 "'2 hours', '45s' or seconds") from None
+            seen.add(unit)
+            seconds += float(match.group(1)) * unit
+            at = match.end()
+        if not seen:
+            raise ValueError(f"{value!r} is not a duration; write e.g. '2h', '30m' or seconds") from None
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {value!r}")
     return seconds

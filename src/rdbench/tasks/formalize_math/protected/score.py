@@ -156,5 +156,5 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
                      proof_rate=proven_n / n, by_kind={k: f"{a}/{b}" for k, (a, b) in sorted(by_kind.items())},
                      formalize_seconds=round(formalize_seconds, 2),
                      check_seconds=round(check_seconds, 2),
-                     failures=[[pid, v.get("why", "")] for pid, v in verdicts.items()
-                               if not (v["faithful"] and v["proven"])][:12])
+                     failures={pid: v.get("why", "") for pid, v in verdicts.items()
+                               if not (v["faithful"] and v["proven"])})

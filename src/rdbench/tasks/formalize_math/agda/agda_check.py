@@ -16,6 +16,7 @@ interface files next to them).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -106,10 +107,8 @@ class AgdaSession:
 
     def close(self) -> None:
         if self.proc is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(self.proc.pid, 9)
-            except OSError:
-                pass
             self.proc.wait()
             self.proc = None
 

@@ -63,12 +63,12 @@ def test_reference_beats_start_and_one_expert(mat: Materialized, tmp_path: Path)
     ref = _score(_workspace(mat, tmp_path / "r", reference=True), 3)
     one = _score(_workspace(mat, tmp_path / "o", ONE_EXPERT), 3)
     assert start["kind"] == ref["kind"] == one["kind"] == "scored", (start, ref, one)
-    assert start["details"]["set"] == ref["details"]["set"] == one["details"]["set"]
-    assert ref["value"] > start["value"] + 0.1, (start["value"], ref["value"])
+    assert len(ref["details"]["per_set"]) == 2  # every call merges every hidden set
+    assert ref["value"] > start["value"] + 0.2, (start["value"], ref["value"])
     # one expert keeps its own skill and loses the others: clearly below the reference
-    assert one["details"]["per_skill"]["who"]["recovered"] == pytest.approx(1.0, abs=0.05)
+    assert one["details"]["kept"]["who"] == pytest.approx(1.0, abs=0.05)
     assert one["value"] < ref["value"] - 0.2, (one["value"], ref["value"])
-    assert ref["details"]["merge_seconds"] < load_task(TASK).spec.scale("mini").params["merge_timeout"]
+    assert max(ref["details"]["merge_seconds"]) < load_task(TASK).spec.scale("mini").params["merge_timeout"]
 
 
 TRAIN_PAST_CAP = """import sys, time
@@ -98,7 +98,7 @@ subprocess.Popen([sys.executable, '-c', 'import shutil, sys, time; time.sleep(3)
 
 def test_rules_bite(mat: Materialized, tmp_path: Path) -> None:
     slow = _score(_workspace(mat, tmp_path / "cap", TRAIN_PAST_CAP), 1, merge_timeout=4)
-    assert slow["kind"] == "invalid" and "did not finish within the 4 s cap" in slow["message"], slow
+    assert slow["kind"] == "invalid" and "did not finish within the 4 s cap on hidden set 1" in slow["message"], slow
     assert slow["details"]["scorer_work"]["untrusted_seconds"] < 30
     wide = _score(_workspace(mat, tmp_path / "wide", WIDER), 1)
     assert wide["kind"] == "invalid" and "architecture" in wide["message"], wide
@@ -112,9 +112,9 @@ for folder, dirs, files in os.walk('/'):
     dirs[:] = [d for d in dirs if not (folder == '/' and d in ('proc', 'sys', 'dev', 'usr'))]
     for name in files:
         path = os.path.join(folder, name)
-        if name in ('world.json', 'losses.json') or '/sets/' in path or name == 'skills.py':
+        if name in ('world.json', 'losses.json', 'skills.py') or '/sets/set1/' in path:
             hits.append(path)
-        if path.startswith(sys.argv[1]) and name == 'base.pt':
+        if path.startswith(sys.argv[1]) and name == 'base.pt':  # the set it was given
             control += 1
 for path in glob.glob('/proc/[0-9]*/environ') + glob.glob('/proc/[0-9]*/cmdline'):
     try:

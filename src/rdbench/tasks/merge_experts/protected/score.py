@@ -1,9 +1,9 @@
 """Scorer for merge_experts: how much of each expert's skill a merged model keeps, on fresh prompts.
 
-Per call, with ``params["seed"]``:
+Per call, with ``params["seed"]``, for every hidden expert set (``sets/set<i>``: its own base, lexical
+world and experts; the development set in the workspace is another one), in an order drawn per call:
 
-1. One of the hidden expert sets (``sets/set<i>``: its own base, world and experts) is chosen and
-   copied into a fresh folder with its dev prompts (not its world).
+1. The set is copied into a fresh folder with its dev prompts (not its world).
 2. ``merge.py`` runs in a nested sandbox (``rs.run_untrusted``: own /proc, no protected/, no
    parameters) under the time cap, MLRB's "merge within the hour" rule enforced; when it returns
    every process it started is dead.
@@ -12,9 +12,13 @@ Per call, with ``params["seed"]``:
    values and the tied head (no routing, no stacked experts).
 4. Fresh hidden prompts of each skill are drawn from the set's world; for each skill s the scorer
    computes the answer loss of the base, of the skill's expert and of the merged model, and
-   r_s = (L_base - L_merged) / (L_base - L_expert), clipped to [-1, 1].
+   r_s = (L_base - L_merged) / (L_base - L_expert), clipped to [0, 1]: the share of the expert's gain
+   kept (a skill made worse than the base keeps none of it; clipping at -1 instead made the score swing
+   by 0.25 between expert sets with the same merge, on how badly one skill was broken).
 
-Score = mean over skills of r_s (1: every expert's gain kept; 0: the base; higher is better).
+Score = mean over skills and sets of r_s (1: every expert's gain kept; 0: none; higher is better).
+Every call merges every hidden set: with one set drawn per call, the same merge scored 0.43 on one
+set and 0.50 on the other, which moved a normalised score by 0.25 between calls.
 """
 
 from __future__ import annotations
@@ -59,19 +63,13 @@ def _state(ck: Any, base: dict[str, Any]) -> dict[str, torch.Tensor]:
     return out
 
 
-def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
-    workspace, protected = Path(workspace), Path(protected)
-    sys.path.insert(0, str(protected))
+def _one_set(chosen: Path, workspace: Path, protected: Path, params: dict[str, Any], seed: int,
+             label: str) -> tuple[dict[str, dict[str, float]], float]:
+    """Merge one hidden set with merge.py and measure the share of each expert's gain kept."""
     import corpus  # type: ignore[import-not-found]  # the scorer's own copies, from protected/
     import lm  # type: ignore[import-not-found]
     import skills  # type: ignore[import-not-found]
     from gpt import GPT, GPTConfig  # type: ignore[import-not-found]
-
-    torch.set_num_threads(1)
-    seed = int(params["seed"])
-    sets = sorted((protected / "sets").iterdir())
-    chosen = sets[random.Random(seed).randrange(len(sets))]
-    rs.read_bytes("merge.py", workspace)  # a regular file of the workspace, not a link
 
     # 1-2. the set in a fresh folder (no world), merge.py in a nested sandbox under the cap
     inbox = rs.shared_dir("merge-")
@@ -79,14 +77,14 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     folder.mkdir()
     for name in ["base.pt", "dev.json", *(f"{s}.pt" for s in SKILLS)]:
         shutil.copy(chosen / name, folder / name)
-    limit = float(params.get("merge_timeout", 60))
+    limit = float(params.get("merge_timeout", 50))
     run = rs.run_untrusted([sys.executable, "merge.py", str(folder), str(inbox / "merged.pt")], cwd=workspace,
                            timeout=limit, memory_mb=int(params.get("merge_memory_mb", 3072)))
     if run.timed_out:
-        raise rs.Invalid(f"merge.py did not finish within the {limit:.0f} s cap (merging and any tuning must "
-                         "fit in it)")
+        raise rs.Invalid(f"merge.py did not finish within the {limit:.0f} s cap on {label} (merging and any "
+                         "tuning must fit in it)")
     if not run.ok:
-        raise rs.Invalid(run.why("merge.py"))
+        raise rs.Invalid(run.why(f"merge.py on {label}"))
 
     # 3. the merged checkpoint, as data, with the base's exact architecture
     base_ck = torch.load(chosen / "base.pt", map_location="cpu", weights_only=True)
@@ -110,11 +108,30 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
         prompts = skills.examples(skill, n_eval, stream, cfg_world)
         expert = model_of(torch.load(chosen / f"{skill}.pt", map_location="cpu", weights_only=True)["model"])
         lb, le, lm_ = (lm.answer_loss(m, vocab, prompts) for m in (base_model, expert, merged))
-        r = max(-1.0, min(1.0, (lb - lm_) / max(lb - le, 1e-6)))
+        r = max(0.0, min(1.0, (lb - lm_) / max(lb - le, 1e-6)))
         per_skill[skill] = {"recovered": round(r, 4), "loss_base": round(lb, 4), "loss_expert": round(le, 4),
                             "loss_merged": round(lm_, 4)}
-    value = sum(v["recovered"] for v in per_skill.values()) / len(SKILLS)
-    shown = ", ".join(f"{s} {v['recovered']:+.2f}" for s, v in per_skill.items())
-    return rs.scored(value, f"mean share of each expert's gain kept: {value:.3f} ({shown}; merge took "
-                     f"{run.seconds:.1f} s of {limit:.0f})", per_skill=per_skill, set=chosen.name,
-                     merge_seconds=round(run.seconds, 2), n_eval=n_eval)
+    return per_skill, run.seconds
+
+
+def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
+    workspace, protected = Path(workspace), Path(protected)
+    sys.path.insert(0, str(protected))
+    torch.set_num_threads(1)
+    seed = int(params["seed"])
+    sets = sorted((protected / "sets").iterdir())
+    random.Random(seed).shuffle(sets)
+    rs.read_bytes("merge.py", workspace)  # a regular file of the workspace, not a link
+    results = {}
+    seconds = []
+    for i, chosen in enumerate(sets):
+        per_skill, took = _one_set(chosen, workspace, protected, params, seed + i, f"hidden set {i + 1}")
+        results[chosen.name] = per_skill
+        seconds.append(round(took, 2))
+    kept = {s: sum(r[s]["recovered"] for r in results.values()) / len(results) for s in SKILLS}
+    value = sum(kept.values()) / len(SKILLS)
+    shown = ", ".join(f"{s} {v:.2f}" for s, v in kept.items())
+    return rs.scored(value, f"mean share of each expert's gain kept: {value:.3f} ({shown}; averaged over "
+                     f"{len(sets)} hidden expert sets; merge.py took {', '.join(f'{t:.1f}' for t in seconds)} s, cap "
+                     f"{float(params.get('merge_timeout', 50)):.0f} s each)", kept=kept, per_set=results,
+                     merge_seconds=seconds, n_eval=int(params.get("n_eval", 400)))

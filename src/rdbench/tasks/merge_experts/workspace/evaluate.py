@@ -47,7 +47,7 @@ def main() -> None:
         for s in SKILLS:
             expert = lm.load_model(HERE / "experts" / f"{s}.pt")
             lb, le, lmv = (lm.answer_loss(m, vocab, evals[s]) for m in (base, expert, merged))
-            r = max(-1.0, min(1.0, (lb - lmv) / (lb - le)))
+            r = max(0.0, min(1.0, (lb - lmv) / (lb - le)))
             total += r
             print(f"{s:7s} loss base {lb:.3f} expert {le:.3f} merged {lmv:.3f} -> recovered {r:+.3f}")
         print(f"score (mean recovered): {total / len(SKILLS):.3f}")

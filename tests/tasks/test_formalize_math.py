@@ -101,6 +101,26 @@ def test_agda_rules_bite(agda_check: ModuleType, scorer: ModuleType, tmp_path: P
     assert scorer._refusal(ADD_ZERO, "postulates-are-words-too : ℕ\npostulates-are-words-too = 0") is None
 
 
+def test_a_proof_past_the_file_time_limit_fails_and_the_checker_goes_on(agda_check: ModuleType, scorer: ModuleType,
+                                                                      tmp_path: Path) -> None:
+    shutil.copytree(TASK / "agda" / "lib", tmp_path / "data" / "lib")
+    shutil.copy(TASK / "agda" / "Prelude.agda", tmp_path)
+    slow = "ack 3 12 ≡ 32765 where ack : ℕ → ℕ → ℕ ; ack zero n = suc n ; ack (suc m) zero = ack m 1 ; " \
+           "ack (suc m) (suc n) = ack m (ack (suc m) n)"
+    for pid, statement in (("s0", slow), ("s1", ADD_ZERO)):
+        proof = "proof : Statement\nproof = refl\n" if pid == "s0" else ADD_ZERO_PROOF
+        for name, text in scorer._modules(pid, statement, proof, ADD_ZERO).items():
+            (tmp_path / name).write_text(text)
+    session = agda_check.AgdaSession(tmp_path, tmp_path / "data", timeout=2)
+    try:
+        late = session.check("Proven_s0.agda")
+        good = session.check("Proven_s1.agda")
+    finally:
+        session.close()
+    assert not late.ok and late.error == "timeout", late
+    assert good.ok, good  # Agda was restarted for the next file
+
+
 MIXED = '''
 import json, sys
 sys.path.insert(0, ".")

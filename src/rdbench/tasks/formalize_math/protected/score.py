@@ -80,7 +80,7 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     (inbox / "problems.json").write_text(json.dumps([p.public() for p in hidden], ensure_ascii=False))
     limit = float(params.get("formalize_timeout", 30))
     run = rs.run_untrusted([sys.executable, "formalize.py", str(inbox / "problems.json"), str(inbox / "answers.json")],
-                           cwd=workspace, timeout=limit)
+                           cwd=workspace, timeout=limit, memory_mb=int(params.get("memory_mb", 2048)))
     if run.timed_out:
         raise rs.Invalid(f"formalize.py did not finish within {limit:.0f} s on {n} problems")
     if not run.ok:
@@ -117,7 +117,8 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
         per_file = float(params.get("agda_file_timeout", 5))
         checked = rs.run_untrusted([sys.executable, "agda_check.py", "--data", str(check / "data"), "--root", str(check),
                                 "--timeout", str(per_file), *files],
-                               cwd=check, timeout=float(params.get("agda_timeout", 60)))
+                               cwd=check, timeout=float(params.get("agda_timeout", 60)),
+                               memory_mb=int(params.get("memory_mb", 2048)))
         check_seconds = checked.seconds
         for line in checked.stdout_text().splitlines():
             try:

@@ -59,9 +59,9 @@ ONE_EXPERT = "import shutil, sys\nshutil.copy(sys.argv[1] + '/who.pt', sys.argv[
 
 @pytest.mark.slow
 def test_reference_beats_start_and_one_expert(mat: Materialized, tmp_path: Path) -> None:
-    start = _score(_workspace(mat, tmp_path / "s"), 3)
-    ref = _score(_workspace(mat, tmp_path / "r", reference=True), 3)
-    one = _score(_workspace(mat, tmp_path / "o", ONE_EXPERT), 3)
+    start = _score(_workspace(mat, tmp_path / "s"), 3, n_eval=150)
+    ref = _score(_workspace(mat, tmp_path / "r", reference=True), 3, n_eval=150)
+    one = _score(_workspace(mat, tmp_path / "o", ONE_EXPERT), 3, n_eval=150)
     assert start["kind"] == ref["kind"] == one["kind"] == "scored", (start, ref, one)
     assert len(ref["details"]["per_set"]) == 2  # every call merges every hidden set
     assert ref["value"] > start["value"] + 0.2, (start["value"], ref["value"])
@@ -136,7 +136,8 @@ def test_hidden_sets_and_worlds_unreachable_from_merge(mat: Materialized, tmp_pa
 
 @pytest.mark.slow
 def test_mock_agent_end_to_end(tmp_path: Path) -> None:
-    """A scripted agent in the real sandbox: it evaluates the starting merge and scores it."""
+    """A scripted agent in the real sandbox: it runs the starting merge on the development set and scores it
+    (evaluate.py's own numbers are covered by the scorer's: the same code path, checked above)."""
     from inspect_ai import eval as inspect_eval
     from inspect_ai.model import ModelOutput, get_model
 
@@ -144,7 +145,8 @@ def test_mock_agent_end_to_end(tmp_path: Path) -> None:
     from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
 
     script = [
-        bash("python evaluate.py 2>&1 | tail -2; ls /opt/rdbench/protected 2>&1 | head -1"),
+        bash("python merge.py experts /tmp/m.pt && python evaluate.py --merged /tmp/m.pt 2>&1 | tail -1; "
+             "ls /opt/rdbench/protected 2>&1 | head -1"),
         call("score"),
         ModelOutput.from_content(MODEL, "done"),
     ]

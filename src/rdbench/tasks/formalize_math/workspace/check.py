@@ -56,11 +56,13 @@ def main() -> None:
     a = ap.parse_args()
     data = HERE / "agda"
     if a.file:
-        shutil.copy(data / "Prelude.agda", Path(a.file).resolve().parent / "Prelude.agda") \
-            if not (Path(a.file).resolve().parent / "Prelude.agda").exists() else None
-        session = AgdaSession(Path(a.file).resolve().parent, data)
-        print(session.check(Path(a.file).name))
+        folder = Path(a.file).resolve().parent
+        if not (folder / "Prelude.agda").exists():
+            shutil.copy(data / "Prelude.agda", folder / "Prelude.agda")
+        session = AgdaSession(folder, data)
+        result = session.check(Path(a.file).name)
         session.close()
+        print("OK" if result.ok else f"FAILED: {result.error}")
         return
     dev = json.loads((HERE / "dev.json").read_text())
     dev = dev[:a.n] if a.n else dev

@@ -24,13 +24,13 @@ def test_answers_are_right() -> None:
         verb, sentence = prompt.split()[1], prompt.split()[3:]
         p = skills.parse(sentence)
         assert p is not None
-        [subject] = [p.nps[s] for v, s in p.verbs if sentence[v] == verb]
-        assert answer.split() == [*sentence[subject[0]:subject[1] + 1], "."]
+        [(start, head)] = [p.nps[s] for v, s in p.verbs if sentence[v] == verb]
+        assert answer.split() == [*sentence[start:head + 1], "."]
     for prompt, answer in skills.examples("agree", 200, 5):
-        *subject, lemma = prompt.split()[2:]
-        head = next(w for w in subject if w in corpus.NOUNS or w[:-1] in corpus.NOUNS or w[:-2] in corpus.NOUNS
+        *words, lemma = prompt.split()[2:]
+        noun = next(w for w in words if w in corpus.NOUNS or w[:-1] in corpus.NOUNS or w[:-2] in corpus.NOUNS
                     or w[:-3] + "f" in corpus.NOUNS)
-        plural = head not in corpus.NOUNS
+        plural = noun not in corpus.NOUNS
         assert answer == (lemma if plural else corpus._third(lemma)), (prompt, answer)
     for prompt, answer in skills.examples("fill", 200, 6):
         words = prompt.split()[2:]

@@ -172,3 +172,14 @@ def test_a_memory_cap_on_the_agents_code_bites(toy: tuple[Materialized, Path], t
     assert result.kind == "scored", result
     assert result.details["capped_oom"] is True and result.details["capped_ok"] is False, result.details
     assert result.details["fits_ok"] is True and result.details["fits_out"] == "ok", result.details
+
+
+def test_the_nested_sandboxs_own_processes_hold_nothing_of_the_scorers(toy: tuple[Materialized, Path],
+                                                                         tmp_path: Path) -> None:
+    """pid 1 of the nested sandbox is bwrap's init, whose environment is readable from inside: it must
+    hold none of the scorer's variables (hidden paths, private folder, host socket)."""
+    probe = "for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < \"$f\"; done 2>/dev/null | sort -u\n"
+    result = score(toy, workspace_with(tmp_path, toy[0], {"probe.sh": probe}))
+    seen = result.details["probe"]
+    assert "PATH=" in seen  # it did read the environments
+    assert "RDBENCH_" not in seen and "/opt/rdbench/protected" not in seen, seen

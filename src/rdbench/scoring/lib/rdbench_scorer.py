@@ -350,6 +350,12 @@ def _hidden() -> list[str]:
     return paths
 
 
+def launcher_environment() -> dict[str, str]:
+    """The environment of the ``bwrap`` process itself. Its init process (pid 1 of the nested
+    sandbox) keeps it, readable in ``/proc/1/environ`` from inside: nothing of the scorer's."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+
+
 def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a nested sandbox: a few plain variables of the scorer's plus ``extra``."""
     env = {key: os.environ[key] for key in _CHILD_ENV_KEEP if key in os.environ}
@@ -477,7 +483,7 @@ class Untrusted:
         try:
             with _raw_spawn(), open(self._stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
-                                             start_new_session=True)
+                                             start_new_session=True, env=launcher_environment())
         except OSError as error:
             self._cap.close()
             raise ScorerError(f"cannot start the nested sandbox: {error}") from error
@@ -538,7 +544,8 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
             try:
                 with _raw_spawn():
                     proc = subprocess.Popen(command, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                                            stdout=out, stderr=err, start_new_session=True)
+                                            stdout=out, stderr=err, start_new_session=True,
+                                            env=launcher_environment())
             except OSError as error:
                 raise ScorerError(f"cannot start the nested sandbox: {error}") from error
             timed_out = False
@@ -604,6 +611,7 @@ def install_guard() -> None:
                                         if not k.startswith("RDBENCH_") and os.environ.get(k) != v}
         cwd = kwargs.pop("cwd", None)
         wrapped = sandbox_argv(argv, env=extra, cwd=cwd or os.getcwd())
+        kwargs["env"] = launcher_environment()
         with _raw_spawn():
             original_init(self, wrapped, *rest, **kwargs)
 
@@ -614,17 +622,15 @@ def install_guard() -> None:
 
     os.system = system
 
-    def _wrap_exec(name: str, with_env: bool) -> None:
-        original = getattr(os, name)
+    real_execve = os.execve
 
+    def _wrap_exec(name: str, with_env: bool) -> None:
         def wrapped(path: Any, args: Any, *rest: Any) -> Any:
             argv = [os.fsdecode(path), *map(os.fsdecode, list(args)[1:])]
             env = dict(rest[0]) if with_env and rest else None
             extra = {} if env is None else {k: v for k, v in env.items() if not k.startswith("RDBENCH_")}
             command = sandbox_argv(argv, env=extra, cwd=os.getcwd())
-            if with_env:
-                return original(command[0], command, dict(os.environ))
-            return original(command[0], command)
+            return real_execve(command[0], command, launcher_environment())
 
         setattr(os, name, wrapped)
 
@@ -642,7 +648,7 @@ def install_guard() -> None:
             full = [program or os.fsdecode(path), *map(os.fsdecode, list(argv)[1:])]
             extra = {k: v for k, v in dict(env).items() if not k.startswith("RDBENCH_")}
             command = sandbox_argv(full, env=extra, cwd=os.getcwd())
-            return int(original(command[0], command, dict(os.environ), **kwargs))
+            return int(original(command[0], command, launcher_environment(), **kwargs))
 
         setattr(os, name, wrapped)
 
@@ -664,7 +670,10 @@ def install_guard() -> None:
         command = sandbox_argv(argv, cwd=cwd)
         encoded = [os.fsencode(a) for a in command]
         executables = [os.fsencode(command[0])]
-        return original_fork_exec(encoded, executables, *args[2:])
+        rest = list(args[2:])
+        if len(rest) > 3:  # (close_fds, pass_fds, cwd, env, ...): the launcher's own environment
+            rest[3] = [os.fsencode(f"{k}={v}") for k, v in launcher_environment().items()]
+        return original_fork_exec(encoded, executables, *rest)
 
     _posixsubprocess.fork_exec = fork_exec
     _guard["installed"] = True

@@ -119,3 +119,16 @@ def test_csv_lower_is_better_log_normalisation_and_errors(tmp_path: Path) -> Non
     cal.write_text("task,direction,transform,starting,reference\nk,sideways,log,1,2\n")
     with pytest.raises(AnalysisInputError, match=r"cal\.csv: row 2: direction"):
         read_calibration_csv(cal)
+
+
+def test_score_at_k_never_leaves_the_range_of_the_scores() -> None:
+    """All-equal scores: the point and every bootstrap bound are exactly that score (CI once saw
+    1.0000000000000004 from the float error of the weighted sum)."""
+    for n in (3, 7, 11, 29):
+        for k in (1, 2, 5, 40):
+            point, low, high = score_at_k([1.0] * n, k, bootstrap=300, seed=7)
+            assert point == low == high == 1.0, (n, k, point, low, high)
+    values = [0.1, 0.3, 0.3, 0.9, 1.0, 1.0]
+    point, low, high = score_at_k(values, 3, bootstrap=500, seed=1)
+    assert low is not None and high is not None
+    assert min(values) <= low <= point <= high <= max(values)

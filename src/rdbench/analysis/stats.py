@@ -41,7 +41,8 @@ def expected_max(values: Sequence[float], k: int) -> float:
         return math.nan
     k = max(1, min(k, n))
     ordered = np.sort(np.asarray(values, dtype=float))
-    return float(ordered @ max_weights(n, k))
+    # a weighted mean of the values: clip the dot product's float error to their range
+    return float(np.clip(ordered @ max_weights(n, k), ordered[0], ordered[-1]))
 
 
 def max_weights(n: int, k: int) -> np.ndarray:
@@ -73,7 +74,9 @@ def score_at_k(
         return point, None, None
     rng = np.random.default_rng(seed)
     samples = np.sort(rng.choice(np.asarray(values, dtype=float), size=(bootstrap, n), replace=True), axis=1)
-    estimates = samples @ max_weights(n, max(1, min(k, n)))
+    # a weighted mean of each sorted resample lies within its min and max; clip away the float error
+    # of the dot product (all-1.0 resamples summed to 1.0000000000000004, above any reachable score)
+    estimates = np.clip(samples @ max_weights(n, max(1, min(k, n))), samples[:, 0], samples[:, -1])
     low, high = np.quantile(estimates, [(1 - level) / 2, 1 - (1 - level) / 2])
     return point, float(low), float(high)
 

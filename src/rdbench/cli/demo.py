@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.task.loader import load_task
 
     task = load_task(TASK)
-    if load_calibration(TASK, "mini") is None:
+    if load_calibration(TASK, "mini", version=task.spec.version) is None:
         progress(f"calibrating {TASK} on this machine (scores the starting and reference solutions)")
         report = asyncio.run(check_task(task, repeats=1, progress=progress))
         progress(f"calibration: starting {report.starting:.1f} ms, reference {report.reference:.1f} ms")

@@ -49,7 +49,7 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
     if info.status == "finished":
         raw = info.raw_score
     # this machine's calibration now: the one the run's final record will be normalised with
-    calibration = load_calibration(info.task, info.scale, info.task_models)
+    calibration = load_calibration(info.task, info.scale, info.task_models, version=info.task_version)
     normalised = None
     if raw is not None and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, info.transform)

@@ -147,10 +147,25 @@ def load_inputs(
             runs += read_log(path)
         else:
             raise AnalysisInputError(f"{path}: unknown input type (want .eval/.json logs, .csv or .jsonl)")
+    runs = _once(runs, progress)
     logged = {r.rdbench_run_id for r in runs if r.rdbench_run_id}
     runs += [r for r in folder_runs if r.rdbench_run_id not in logged]
     progress(f"{len(runs)} runs")
     return runs
+
+
+def _once(runs: list[Run], progress: Progress) -> list[Run]:
+    """Each harness run once: a resumed eval (``rdbench run --resume``, ``inspect eval-retry``)
+    writes a new log that repeats the samples the interrupted log already had; the later copy (logs
+    are read in name order, which starts with their time) is kept."""
+    latest: dict[str, int] = {}
+    for i, run in enumerate(runs):
+        if run.rdbench_run_id:
+            latest[run.rdbench_run_id] = i
+    kept = [r for i, r in enumerate(runs) if not r.rdbench_run_id or latest[r.rdbench_run_id] == i]
+    if len(kept) < len(runs):
+        progress(f"{len(runs) - len(kept)} runs found in more than one log (a resumed eval) counted once")
+    return kept
 
 
 def read_run_folder(folder: Path) -> Run | None:

@@ -56,6 +56,7 @@ class RunContext:
     agent: str = "unknown"
     agent_options: dict[str, Any] = field(default_factory=dict)
     solver_name: str | None = None
+    instructions: str = ""
     gpus: list[int] = field(default_factory=list)
     integrity_before: dict[str, str] = field(default_factory=dict)
     service_usage: dict[str, int] = field(default_factory=dict)

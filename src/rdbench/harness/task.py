@@ -231,6 +231,7 @@ def rdbench_setup(
             agent=agent_name,
             agent_options=dict(agent_options or {}),
             solver_name=solver_name,
+            instructions=state.input_text,
             gpus=list(env.gpus),
             store=store(),
             models=ModelGateway(models) if models else None,

@@ -59,12 +59,15 @@ def _environment(pid: int, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def shell_command(sandbox: Any, shell: str = "/bin/bash") -> tuple[list[str], dict[str, str]]:
+def shell_command(
+    sandbox: Any, shell: str = "/bin/bash", extra_env: dict[str, str] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """The argv and environment of an interactive shell in ``sandbox``.
 
     Args:
         sandbox: A running ``BwrapSandboxEnvironment`` (its public ``process`` attribute is used).
         shell: The shell to run inside.
+        extra_env: Variables set in the shell (e.g. ``PS1`` and ``PROMPT_COMMAND`` for a clock).
     """
     process = sandbox.process
     if process.proc is None:
@@ -76,7 +79,8 @@ def shell_command(sandbox: Any, shell: str = "/bin/bash") -> tuple[list[str], di
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
     argv = [nsenter, "-t", str(target), *flags, "--preserve-credentials", "-r",
             shell, "-c", f"cd {WORKSPACE} && exec {shell} -i"]
-    env = _environment(target, {"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ "})
+    env = _environment(target, {"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ ",
+                                **(extra_env or {})})
     return process.cgroups.wrap(argv), env
 
 
@@ -94,10 +98,10 @@ class PtyShell:
     the Inspect process), and :meth:`kill` can end every process the person started (by session id).
     """
 
-    def __init__(self, sandbox: Any) -> None:
+    def __init__(self, sandbox: Any, extra_env: dict[str, str] | None = None) -> None:
         import pty
 
-        argv, env = shell_command(sandbox)
+        argv, env = shell_command(sandbox, extra_env=extra_env)
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
                                      start_new_session=True, preexec_fn=_take_terminal)

@@ -21,6 +21,7 @@ IGNORED_OPTIONS = frozenset({
     "install",
     "env",                # may hold credentials; never shown
     "name",               # the person's name: already in the agent's name (human:<name>)
+    "warn_at",            # when a person is warned of the end
 })
 """Agent arguments that do not change how an agent behaves (or must not be shown)."""
 

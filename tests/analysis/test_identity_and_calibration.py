@@ -133,6 +133,7 @@ def test_an_uncalibrated_run_is_listed_not_zeroed(tmp_path: Path) -> None:
     runs = load_inputs([write_log(tmp_path / "u.eval", [calibrated, bare])], progress=lambda m: None)
     [counted] = [r for r in runs if not r.uncalibrated]
     [left] = [r for r in runs if r.uncalibrated]
+    assert counted.model == "openai/a" and counted.points[0].score == pytest.approx(1.0)
     assert left.model == "openai/b" and left.fix is not None and "`rdbench check h`" in left.fix
     assert "Lab Xeon, 8 cores [fp-lab]" in left.fix  # where to run it
     out = tmp_path / "report"

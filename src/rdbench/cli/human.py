@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     spec = load_task(args.task).spec
     require_known_roles([spec], args.scale, roles)
     require_roles(spec, args.scale, roles)
-    if args.budget is not None and parse_duration(args.budget) <= 0:
-        raise ValueError(f"--budget {args.budget}: give a positive duration, e.g. 30m")
+    if args.budget is not None:
+        parse_duration(args.budget)  # one line for a bad duration, before anything runs
     warn_at = [parse_duration(w) for w in args.warn_at.split(",") if w.strip()]
     who = f"human:{args.name}" if args.name else "human"
     task = make_task(args.task, scale=args.scale, budget=args.budget,

@@ -147,8 +147,7 @@ def _check_counts(args: argparse.Namespace) -> None:
     if args.budget is not None:
         from rdbench.task.spec import parse_duration
 
-        if parse_duration(args.budget) <= 0:
-            raise ValueError(f"--budget {args.budget}: give a positive duration, e.g. 30m")
+        parse_duration(args.budget)  # one line for a bad duration, before anything runs
 
 
 def _calibrations(
@@ -287,6 +286,7 @@ def print_results(logs: Sequence[object]) -> int:
     from inspect_ai.log import EvalLog
 
     code = 0
+    shown = ""
     for log in logs:
         assert isinstance(log, EvalLog)
         print(f"\nlog: {Path(log.location).resolve() if log.location else '(not written)'}")
@@ -300,6 +300,13 @@ def print_results(logs: Sequence[object]) -> int:
                 print(f"  {sample.id}: no score ({sample.error.message if sample.error else 'not scored'})")
                 continue
             record = (score.metadata or {}).get("rdbench", {})
+            if record:
+                from rdbench.scoring.identity import identity
+
+                who = identity(str(record.get("agent")), record.get("agent_options"), record.get("model"))
+                if who != shown:
+                    print(f"agent: {who}")
+                    shown = who
             value = score.value if isinstance(score.value, float) else float("nan")
             norm = "n/a" if math.isnan(value) else f"{value:.3f}"
             cost = record.get("cost_usd")

@@ -77,10 +77,13 @@ def shell_command(
              if os.readlink(f"/proc/{target}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
     nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
+    # a non-interactive bash unsets PS1 from its environment: export it again just before the
+    # interactive shell starts
     argv = [nsenter, "-t", str(target), *flags, "--preserve-credentials", "-r",
-            shell, "-c", f"cd {WORKSPACE} && exec {shell} -i"]
-    env = _environment(target, {"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ ",
-                                **(extra_env or {})})
+            shell, "-c", f'cd {WORKSPACE} && export PS1="$RDBENCH_PS1" && exec {shell} -i']
+    extra = {"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ ", **(extra_env or {})}
+    extra["RDBENCH_PS1"] = extra.pop("PS1")
+    env = _environment(target, extra)
     return process.cgroups.wrap(argv), env
 
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from inspect_ai import eval as inspect_eval
 
 from rdbench.agents.localmodel import LocalModelServer, probe
 from rdbench.agents.react import research_agent
 from rdbench.harness.task import make_task
 
-TURNS = 3
+TURNS = 2
 
 
-# The run ends after TURNS model turns (Inspect's turn limit), never on the clock: how many turns fit
-# a time budget depends on the machine (a wall-clock version of this test failed on a fresh clone)
+# The run ends on Inspect's turn limit, never on the clock: how many turns fit a time budget depends
+# on the machine (a wall-clock version of this test failed on a fresh clone). Slow, not timed: a
+# turn takes SmolLM2 seconds on two quiet cores and minutes on a loaded machine.
+@pytest.mark.slow
 def test_react_takes_real_model_turns(tmp_path: Path, toy_tasks_path: Path) -> None:
     with LocalModelServer() as server:
         assert probe(server) is not None
@@ -26,10 +29,11 @@ def test_react_takes_real_model_turns(tmp_path: Path, toy_tasks_path: Path) -> N
     assert log.status == "success", log.error
     sample = log.samples[0]  # type: ignore[index]
     model_events = [e for e in sample.events if e.event == "model"]
-    assert len(model_events) == TURNS
+    # Inspect records the generation that trips the limit, then ends the agent
+    assert len(model_events) == TURNS + 1
     assert sample.limit is not None and sample.limit.type == "turn"  # ended by the turn limit
     assert all("smollm2" in e.model for e in model_events)  # type: ignore[attr-defined]
-    assert sum(1 for m in sample.messages if m.role == "assistant") == TURNS
+    assert sum(1 for m in sample.messages if m.role == "assistant") >= TURNS
     budget_notes = [m.text for m in sample.messages if m.role == "user" and "[budget]" in m.text]
     assert len(budget_notes) >= TURNS - 1, "the budget message reaches the model every turn"
     assert sample.model_usage and sum(u.output_tokens for u in sample.model_usage.values()) > 0

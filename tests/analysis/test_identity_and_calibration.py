@@ -54,7 +54,8 @@ def write_log(path: Path, records: list[dict[str, Any]], solver: str | None = No
                           scores={"rdbench": Score(value=math.nan, metadata={"rdbench": rec})})
                for i, rec in enumerate(records)]
     spec = EvalSpec(created="2026-01-01T00:00:00+00:00", task="h", dataset=EvalDataset(), model="openai/a",
-                    config=EvalConfig(), solver=solver, solver_args=solver_args)
+                    config=EvalConfig(), solver=solver, solver_args={**(solver_args or {}), "seed": 0},
+                    solver_args_passed=solver_args)
     write_eval_log(EvalLog(eval=spec, samples=samples), str(path))
     return path
 
@@ -143,8 +144,8 @@ def test_an_uncalibrated_run_is_listed_not_zeroed(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert all(r["model"] != "openai/b" for r in summary)
     md = (out / "summary.md").read_text()
-    assert "1 uncalibrated runs are left out of every number" in md
-    assert "- 1 runs of h v1 (react · openai/b): run `rdbench check h`" in md
+    assert "1 uncalibrated run left out of every number" in md
+    assert "- 1 run of h v1 (react · openai/b): run `rdbench check h`" in md
     html = (out / "index.html").read_text()
     assert "<code>rdbench check h</code>" in html and "`" not in html.split("<script>")[0] + html.split("</script>")[1]
     assert "**" not in html
@@ -174,4 +175,4 @@ def test_a_corrupt_log_is_skipped_and_the_rest_reported(tmp_path: Path, capsys: 
     assert "warning: skipped" in warning and "not a readable Inspect log" in warning
     assert "Traceback" not in captured.err
     assert [r["n_runs"] for r in json.loads((tmp_path / "r" / "summary.json").read_text())] == [1]
-    assert "1 inputs could not be read" in (tmp_path / "r" / "summary.md").read_text()
+    assert "1 input could not be read and was skipped" in (tmp_path / "r" / "summary.md").read_text()

@@ -171,3 +171,24 @@ def test_inspect_eval_cli_runs_a_registered_task(calibrated: None, tmp_path: Pat
     assert record["agent"] == "react"  # the registered default: rdbench's research agent
     assert record["score_log"][-1]["source"] == "final"
     assert record["raw_score"] == 42.0
+
+
+def test_the_agent_and_model_that_ran_are_recorded(calibrated: None, tmp_path: Path) -> None:
+    """A solver given to the eval replaces the task's: the record and the report name the one that
+    ran (not the task's default), with the model; the end-of-run scoring counts at the run's end."""
+    from inspect_ai.solver import generate
+
+    from rdbench.analysis.data import read_inspect_log
+
+    model = get_model(MODEL, custom_outputs=[ModelOutput.from_content(MODEL, "no tools for me")])
+    [log] = inspect_eval(make_task("toy_count", budget="20s"), solver=generate(), model=model,
+                         log_dir=str(tmp_path), display="none")
+    assert log.status == "success" and log.samples
+    record = log.samples[0].scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
+    assert record["agent"] == "inspect_ai/generate" and record["agent_options"] == {}
+    assert record["model"] == "mockllm/model" and record["machine"]["fingerprint"]
+    [final] = record["score_log"]
+    assert final["source"] == "final" and final["value"] == 42.0  # the starting solution: normalised 0
+    [run] = read_inspect_log(Path(log.location))
+    assert run.identity == "inspect_ai/generate · mockllm/model" and run.task == "toy_count v1"
+    assert run.points[0].elapsed_s <= 20.0 and run.points[0].score == 0.0

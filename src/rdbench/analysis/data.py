@@ -209,7 +209,8 @@ def read_inspect_log(
         record: dict[str, Any] = dict(score.metadata["rdbench"])
         if replaced:
             record["agent"] = display_name(replaced)
-            record["agent_options"] = log.eval.solver_args or {}
+            passed = log.eval.solver_args_passed  # the -S arguments given, not every default
+            record["agent_options"] = (log.eval.solver_args if passed is None else passed) or {}
         if not record.get("model"):
             record["model"] = log.eval.model  # records from before the field (a person's: none)
         try:

@@ -139,6 +139,15 @@ def _best_allocations(records: list[Record]) -> dict[tuple[str, str, float], Rec
     return best
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _time_unit(seconds: float) -> tuple[float, str]:
+    """Divisor and name of the unit a time axis reads best in (minutes for runs under two hours)."""
+    return (60.0, "min") if seconds < 2 * 3600 else (3600.0, "h")
+
+
 def _identity(agent: str, model: str | None) -> str:
     return agent if not model else f"{agent} · {model}"
 
@@ -181,14 +190,14 @@ def _left_out(left_out: list[Run], skipped: list[str]) -> Section | None:
         by_fix: dict[tuple[str, str], list[Run]] = defaultdict(list)
         for run in left_out:
             by_fix[(run.task, run.fix or "calibrate the task")].append(run)
-        lines.append(f"**{len(left_out)} uncalibrated runs are left out of every number** (a run "
+        lines.append(f"**{_count(len(left_out), 'uncalibrated run')} left out of every number** (a run "
                      "without its task's calibration cannot be normalised; counting it as 0 would "
                      "be wrong):")
         for (task, fix), members in sorted(by_fix.items()):
             who = ", ".join(sorted({r.identity for r in members}))
-            lines.append(f"- {len(members)} runs of {task} ({who}): run {fix}")
+            lines.append(f"- {_count(len(members), 'run')} of {task} ({who}): run {fix}")
     if skipped:
-        lines.append(f"**{len(skipped)} inputs could not be read and were skipped:**")
+        lines.append(f"**{_count(len(skipped), 'input')} could not be read and {'was' if len(skipped) == 1 else 'were'} skipped:**")
         lines += [f"- {message}" for message in skipped]
     return Section(title="Left out", before=lines)
 
@@ -230,9 +239,10 @@ def _sections(
 ) -> list[Section]:
     sections = [Section(
         title="Summary",
-        before=[f"{len(runs)} runs of {len({r.task for r in runs})} tasks by "
-                f"{len({r.identity for r in runs})} agents (agent + model)"
-                + (f"; {len(left_out)} uncalibrated runs left out (see below)" if left_out else "") + "."],
+        before=[f"{_count(len(runs), 'run')} of {_count(len({r.task for r in runs}), 'task')} by "
+                f"{_count(len({r.identity for r in runs}), 'agent')} (agent + model)"
+                + (f"; {_count(len(left_out), 'uncalibrated run')} left out (see below)" if left_out else "")
+                + "."],
         table=_summary_table(rows, records, budgets),
         after=["Scores are normalised: 0 = the starting solution, 1 = the reference. `score@k, T`: the "
                "expected best of k runs of length t that fit the total time budget T (k = ⌊T / t⌋, "
@@ -397,15 +407,16 @@ def _plot_over_time(runs: list[Run], out: Path) -> FigureInfo | None:
     fig, axes = _grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=True):
         members = [r for r in runs if r.task == task]
+        scale, unit = _time_unit(max(r.length_s for r in members))
         for ident in sorted({r.identity for r in members}):
             mine = [r for r in members if r.identity == ident]
             horizon = max(r.length_s for r in mine) or 1.0
-            grid = np.linspace(0, horizon, 60)
+            grid = np.linspace(0, horizon, 120)
             mean = [np.mean([score_at(r, t) for r in mine]) for t in grid]
-            ax.plot(grid / 3600, mean, label=f"{ident} ({len(mine)} runs)",
+            ax.plot(grid / scale, mean, label=f"{ident} ({_count(len(mine), 'run')})",
                     marker="" if not mine[0].final_only else "o", markevery=[-1])
         ax.set_title(task)
-        ax.set_xlabel("working time (h)")
+        ax.set_xlabel(f"working time ({unit})")
         ax.set_ylabel("mean normalised score")
         ax.grid(alpha=0.3)
         ax.legend(loc="best")
@@ -422,10 +433,11 @@ def _plot_score_at_k(records: list[Record], runs: list[Run], out: Path) -> Figur
     fig, axes = _grid(len(tasks))
     for ax, task in zip(axes, tasks, strict=True):
         keys = sorted({(_identity(r.agent, r.model), r.run_length_s) for r in records if r.task == task})
+        scale, unit = _time_unit(max(r.budget_s for r in records if r.task == task))
         for ident, length in keys:
             rs = sorted((r for r in records if r.task == task and _identity(r.agent, r.model) == ident
                          and r.run_length_s == length), key=lambda r: r.budget_s)
-            x = [r.budget_s / 3600 for r in rs]
+            x = [r.budget_s / scale for r in rs]
             line, = ax.plot(x, [math.nan if r.score_at_k is None else r.score_at_k for r in rs], marker="o",
                             label=f"{ident}, {format_duration(length)} runs")
             for r, xi in zip(rs, x, strict=True):
@@ -435,7 +447,7 @@ def _plot_score_at_k(records: list[Record], runs: list[Run], out: Path) -> Figur
                 ax.fill_between(x, [r.ci_low or 0.0 for r in rs], [r.ci_high or 0.0 for r in rs], alpha=0.15,
                                 color=line.get_color())
         ax.set_title(task)
-        ax.set_xlabel("total time budget (h)")
+        ax.set_xlabel(f"total time budget ({unit})")
         ax.set_ylabel("score@k (normalised)")
         ax.grid(alpha=0.3)
         ax.legend(loc="best")

@@ -22,6 +22,7 @@ from inspect_ai.solver import TaskState
 from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, model_name, release
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.cost import recorded_cost, usage_cost
+from rdbench.scoring.identity import display_name
 from rdbench.scoring.integrity import compare, hash_files
 from rdbench.scoring.machine import machine_record
 from rdbench.scoring.models import ModelGateway
@@ -100,8 +101,21 @@ def _agent_that_ran(run: RunContext) -> tuple[str, dict[str, Any]]:
     except Exception:
         return run.agent, run.agent_options
     if ran and run.solver_name and ran != registry_unqualified_name(run.solver_name):
-        return ran, {}
+        return _qualified(ran), {}
     return run.agent, run.agent_options
+
+
+def _qualified(unqualified: str) -> str:
+    """The registry name shown for an agent Inspect knows by its unqualified name (rdbench's own
+    first, then Inspect's built-ins), as reports show the log's ``eval.solver``."""
+    from inspect_ai._util.registry import registry_info, registry_lookup
+
+    for candidate in (f"rdbench/{unqualified}", unqualified):
+        for kind in ("agent", "solver"):
+            found = registry_lookup(kind, candidate)
+            if found is not None:
+                return display_name(str(registry_info(found).name))
+    return unqualified
 
 
 def _task_model_cost(models: ModelGateway) -> float | None:

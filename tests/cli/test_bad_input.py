@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rdbench.cli.main import main
+from rdbench.scoring.cost import DEFAULT_PRICING
 
 TOY = Path(__file__).parent.parent / "harness" / "toy_tasks"
 INSPECT = str(Path(sys.executable).parent / "inspect")
@@ -24,7 +25,9 @@ INSPECT = str(Path(sys.executable).parent / "inspect")
 def toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RDBENCH_TASKS_PATH", str(TOY))
     monkeypatch.setenv("RDBENCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("RDBENCH_PRICING", raising=False)
+    # `--pricing` sets $RDBENCH_PRICING for the process: setenv (not delenv, which records nothing
+    # when the variable is absent) makes monkeypatch restore it after each test
+    monkeypatch.setenv("RDBENCH_PRICING", str(DEFAULT_PRICING))
 
 
 def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:

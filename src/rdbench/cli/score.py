@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         models = ModelGateway(resolve_models(spec, args.scale, parse_model_roles(args.model_role)))
     gpus = parse_gpus(args.gpus) if args.gpus else None
     result = asyncio.run(score_workspace(mat, folder.resolve(), env, seed=args.seed, gpus=gpus, models=models))
-    calibration = load_calibration(task.name, args.scale)
+    calibration = load_calibration(task.name, args.scale, None if models is None else models.binding(),
+                                   version=spec.version)
     normalised = None
     if result.value is not None and calibration is not None:
         normalised = normalise(result.value, calibration.starting, calibration.reference, spec.scoring.transform)

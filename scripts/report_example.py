@@ -2,7 +2,7 @@
 
 Every run goes through the real harness, sandbox and scorer on scaling_law (mini; its final answer
 counts, so every score here is the end-of-run scoring): rdbench's react agent driven by a scripted
-model (three runs, each writing a different answer) and by the offline SmolLM2 model (two runs),
+model (three runs, each writing a different answer) and by the offline SmolLM2 model (two 3-minute runs),
 and a scripted person in the human mode (pexpect). One more run, of find_bug (never calibrated),
 shows how the report lists an uncalibrated run. Then `rdbench report` and a headless Chromium
 screenshot.
@@ -59,7 +59,9 @@ def offline_runs(logs: Path) -> None:
 
     with LocalModelServer() as server:
         probe(server)
-        task = make_task("scaling_law", budget=BUDGET, solver=research_agent(), agent_name="react")
+        # longer runs: a turn of SmolLM2 takes seconds on two quiet cores and can take a minute on a
+        # loaded machine
+        task = make_task("scaling_law", budget="3m", solver=research_agent(), agent_name="react")
         inspect_eval(task, model=server.model, log_dir=str(logs), display="plain", epochs=2, max_tokens=96)
 
 
@@ -96,7 +98,7 @@ def main(out: Path) -> None:
     if chromium:
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         f"--user-data-dir={out / 'chrome'}", f"--screenshot={report / 'screenshot.png'}",
-                        "--window-size=1400,1800", (report / "index.html").as_uri()],
+                        "--window-size=1400,2700", (report / "index.html").as_uri()],
                        check=True, capture_output=True, timeout=120)
 
 

@@ -423,7 +423,8 @@ def _plot_over_time(runs: list[Run], out: Path) -> FigureInfo | None:
     path = out / "score_over_time.png"
     _save(fig, path)
     return FigureInfo(file=path.name, caption="Mean normalised score over working time, per task and "
-                      f"agent + model (a run's score at t: its best entry so far). {_provenance(runs)}")
+                      f"agent + model (a run's score at t by the task's aggregation: its best entry so far, or its "
+                      f"last answer). {_provenance(runs)}")
 
 
 def _plot_score_at_k(records: list[Record], runs: list[Run], out: Path) -> FigureInfo | None:

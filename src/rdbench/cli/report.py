@@ -55,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
     left_out = sum(1 for r in runs if r.uncalibrated)
     notes = []
     if left_out:
-        notes.append(f"{left_out} uncalibrated runs left out (listed in the report)")
+        notes.append(f"{left_out} uncalibrated run{'' if left_out == 1 else 's'} left out (listed in the report)")
     if skipped:
-        notes.append(f"{len(skipped)} unreadable inputs skipped (see the warnings above)")
+        notes.append(f"{len(skipped)} unreadable input{'' if len(skipped) == 1 else 's'} skipped (see the "
+                     "warnings above)")
     print(f"report: {args.out / 'index.html'} (also summary.md, summary.json, PNG plots)"
           + (f"; {'; '.join(notes)}" if notes else ""), file=sys.stdout)
     return 1 if skipped else 0

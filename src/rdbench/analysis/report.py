@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -27,7 +28,7 @@ from matplotlib.figure import Figure
 from pydantic import BaseModel, Field
 
 from rdbench.analysis.data import Run
-from rdbench.analysis.stats import score_at
+from rdbench.analysis.stats import scores_over
 from rdbench.analysis.summary import (
     AgentTaskRow,
     Record,
@@ -384,10 +385,33 @@ def _html(sections: list[Section], figures: list[FigureInfo]) -> str:
 
 # ---- plots ---------------------------------------------------------------------------------------
 
-def _save(fig: Figure, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+def _save(fig: Figure, path: Path, legend_rows: int = 0) -> None:
+    """Lay out and write a figure; ``legend_rows`` of figure legend are kept free at the bottom."""
+    height = fig.get_figheight()
+    fig.tight_layout(rect=(0, min(0.5, (0.3 + 0.22 * legend_rows) / height) if legend_rows else 0, 1, 1))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _colours(identities: Iterable[str]) -> dict[str, Any]:
+    """One colour per agent + model, the same in every panel of a figure."""
+    names = sorted(set(identities))
+    cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    return {name: cmap(i % cmap.N) for i, name in enumerate(names)}
+
+
+def _figure_legend(fig: Figure, axes: list[Axes]) -> int:
+    """One legend for all panels, below them (a legend per panel hides the lines it names, and
+    placing it "best" costs seconds with many lines); returns its number of rows."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, handle)
+    if not seen:
+        return 0
+    columns = 1 if len(seen) <= 3 else 2
+    fig.legend(handles=list(seen.values()), labels=list(seen), loc="lower center", ncol=columns, frameon=False)
+    return math.ceil(len(seen) / columns)
 
 
 def _grid(n: int, width: float = 6.4, height: float = 4.0) -> tuple[Figure, list[Axes]]:
@@ -405,23 +429,25 @@ def _plot_over_time(runs: list[Run], out: Path) -> FigureInfo | None:
     if not tasks:
         return None
     fig, axes = _grid(len(tasks))
+    colours = _colours(r.identity for r in runs)
     for ax, task in zip(axes, tasks, strict=True):
         members = [r for r in runs if r.task == task]
         scale, unit = _time_unit(max(r.length_s for r in members))
-        for ident in sorted({r.identity for r in members}):
-            mine = [r for r in members if r.identity == ident]
+        by_identity: dict[str, list[Run]] = defaultdict(list)
+        for run in members:
+            by_identity[run.identity].append(run)
+        for ident, mine in sorted(by_identity.items()):
             horizon = max(r.length_s for r in mine) or 1.0
             grid = np.linspace(0, horizon, 120)
-            mean = [np.mean([score_at(r, t) for r in mine]) for t in grid]
-            ax.plot(grid / scale, mean, label=f"{ident} ({_count(len(mine), 'run')})",
+            mean = np.mean([scores_over(r, grid) for r in mine], axis=0)
+            ax.plot(grid / scale, mean, label=ident, color=colours[ident],
                     marker="" if not mine[0].final_only else "o", markevery=[-1])
-        ax.set_title(task)
+        ax.set_title(f"{task} ({_count(len(members), 'run')})")
         ax.set_xlabel(f"working time ({unit})")
         ax.set_ylabel("mean normalised score")
         ax.grid(alpha=0.3)
-        ax.legend(loc="best")
     path = out / "score_over_time.png"
-    _save(fig, path)
+    _save(fig, path, _figure_legend(fig, axes))
     return FigureInfo(file=path.name, caption="Mean normalised score over working time, per task and "
                       f"agent + model (a run's score at t by the task's aggregation: its best entry so far, or its "
                       f"last answer). {_provenance(runs)}")
@@ -432,28 +458,33 @@ def _plot_score_at_k(records: list[Record], runs: list[Run], out: Path) -> Figur
     if not tasks:
         return None
     fig, axes = _grid(len(tasks))
+    colours = _colours(_identity(r.agent, r.model) for r in records)
+    lengths = sorted({r.run_length_s for r in records})
+    styles = ["-", "--", ":", "-."]
+    lines: dict[tuple[str, str, float], list[Record]] = defaultdict(list)
+    for record in records:
+        lines[(record.task, _identity(record.agent, record.model), record.run_length_s)].append(record)
     for ax, task in zip(axes, tasks, strict=True):
-        keys = sorted({(_identity(r.agent, r.model), r.run_length_s) for r in records if r.task == task})
         scale, unit = _time_unit(max(r.budget_s for r in records if r.task == task))
-        for ident, length in keys:
-            rs = sorted((r for r in records if r.task == task and _identity(r.agent, r.model) == ident
-                         and r.run_length_s == length), key=lambda r: r.budget_s)
+        for (_, ident, length), rs in sorted((k, v) for k, v in lines.items() if k[0] == task):
+            rs = sorted(rs, key=lambda r: r.budget_s)
             x = [r.budget_s / scale for r in rs]
-            line, = ax.plot(x, [math.nan if r.score_at_k is None else r.score_at_k for r in rs], marker="o",
-                            label=f"{ident}, {format_duration(length)} runs")
+            colour = colours[ident]
+            ax.plot(x, [math.nan if r.score_at_k is None else r.score_at_k for r in rs], marker="o", color=colour,
+                    linestyle=styles[lengths.index(length) % len(styles)],
+                    label=f"{ident}, {format_duration(length)} runs")
             for r, xi in zip(rs, x, strict=True):
                 ax.annotate(f"k={r.k}", (xi, r.score_at_k or 0.0), textcoords="offset points",
-                            xytext=(4, 4), fontsize=FONT - 2, color=line.get_color())
+                            xytext=(4, 4), fontsize=FONT - 2, color=colour)
             if all(r.ci_low is not None for r in rs):
-                ax.fill_between(x, [r.ci_low or 0.0 for r in rs], [r.ci_high or 0.0 for r in rs], alpha=0.15,
-                                color=line.get_color())
+                ax.fill_between(x, [r.ci_low or 0.0 for r in rs], [r.ci_high or 0.0 for r in rs], alpha=0.12,
+                                color=colour)
         ax.set_title(task)
         ax.set_xlabel(f"total time budget ({unit})")
         ax.set_ylabel("score@k (normalised)")
         ax.grid(alpha=0.3)
-        ax.legend(loc="best")
     path = out / "score_at_k.png"
-    _save(fig, path)
+    _save(fig, path, _figure_legend(fig, axes))
     used = [r for r in runs if r.task in tasks]
     return FigureInfo(file=path.name, caption="score@k against the total time budget, with 95% bootstrap "
                       "bands; each point is labelled with the k used (clipped to the runs there are). "
@@ -515,7 +546,7 @@ def _plot_profiles(taus: np.ndarray, curves: dict[str, np.ndarray], runs: list[R
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Performance profiles")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=FONT - 2)
     path = out / "performance_profile.png"
     _save(fig, path)
     return FigureInfo(file=path.name, caption="MLGym-style performance profiles over tasks of each agent + "

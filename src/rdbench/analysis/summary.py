@@ -81,11 +81,15 @@ def score_at_k_records(
     """
     humans = set(human_agents)
     groups = group(runs)
+    humans_by_task: dict[str, list[Run]] = defaultdict(list)
+    for (_, task), members in groups.items():
+        if members[0].is_human(humans):
+            humans_by_task[task] += members
     records = []
     for (_, task), members in sorted(groups.items()):
         agent, model = members[0].agent, members[0].model
         is_human = members[0].is_human(humans)
-        human_runs = [r for (a, t), rs in groups.items() if t == task for r in rs if r.is_human(humans)]
+        human_runs = humans_by_task.get(task, [])
         lengths = sorted({r.length_s for r in members if r.length_s > 0})
         for budget in budgets:
             # a final-only human run longer than the budget has no known score at the budget

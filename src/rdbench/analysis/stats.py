@@ -30,6 +30,28 @@ def score_at(run: Run, t: float) -> float:
     return max(valid) if valid else 0.0
 
 
+def scores_over(run: Run, times: np.ndarray) -> np.ndarray:
+    """:func:`score_at` at many times at once (vectorised; the same values, for plots)."""
+    times = np.asarray(times, dtype=float)
+    if run.final_only:
+        valid = [p.score for p in run.points if p.score is not None]
+        last = valid[-1] if valid else 0.0
+        return np.where(run.length_s <= times + 1e-9, last, 0.0)
+    if not run.points:
+        return np.zeros(len(times))
+    at = np.array([p.elapsed_s for p in run.points])
+    order = np.argsort(at, kind="stable")
+    at = at[order]
+    raw = np.array([np.nan if p.score is None else p.score for p in run.points])[order]
+    if run.aggregation == "final":
+        values = np.nan_to_num(raw, nan=0.0)  # an invalid final answer is the starting solution
+    else:
+        values = np.fmax.accumulate(np.where(np.isnan(raw), -np.inf, raw))
+        values = np.where(np.isinf(values), 0.0, values)  # no valid entry yet: the starting solution
+    index = np.searchsorted(at, times + 1e-9, side="right") - 1
+    return np.where(index >= 0, values[np.clip(index, 0, None)], 0.0)
+
+
 def expected_max(values: Sequence[float], k: int) -> float:
     """Expected maximum of ``k`` values drawn without replacement from ``values`` (exact).
 

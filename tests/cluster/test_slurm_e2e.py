@@ -125,4 +125,5 @@ def test_slurm_runs_survive_a_killed_job_and_count_once(
     out = rdbench("report", str(shared), "--out", str(tmp_path / "report"), "--bootstrap", "10")
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert {(r["task"], r["n_runs"]) for r in summary} == {("toy_count", 3), ("toy_cores", 3)}
+    # reports name a task with its version (runs of different versions are never pooled)
+    assert {(r["task"], r["n_runs"]) for r in summary} == {("toy_count v1", 3), ("toy_cores v1", 3)}

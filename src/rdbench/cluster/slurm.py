@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from rdbench.cluster.execute import check_on_node, run_slots
 from rdbench.cluster.plan import RunPlan, Slot, save_plan
 from rdbench.cluster.state import describe, slot_states, to_run
+from rdbench.scoring.calibration import calibration_path
 from rdbench.task.loader import load_task
 from rdbench.task.spec import parse_duration
 
@@ -275,8 +276,13 @@ def uncalibrated(plan: RunPlan, options: SlurmOptions, shared: Path) -> list[str
             # the calibration file itself, where runs on that node look for it
             fp = record.get("fingerprint")
             root = shared / "calibrations"
-            lacking = [t for t in plan.tasks
-                       if not list((root / load_task(t).name).glob(f"{plan.scale}-{fp}*.json"))]
+            lacking = []
+            for t in plan.tasks:
+                task = load_task(t)
+                # this version's file, whatever the model binding (keyed like calibration_path)
+                stem = calibration_path(task.name, plan.scale, task.spec.version, str(fp)).stem
+                if not list((root / task.name).glob(f"{stem}*.json")):
+                    lacking.append(t)
         if lacking:
             missing.append(f"{node_type.key} ({', '.join(lacking)})")
     return missing

@@ -283,17 +283,22 @@ class Stopper:
     limit_s: float
     cost_limit: float | None
     launched: float | None = None
+    stopped: str | None = None
 
     def reason(self) -> str | None:
-        """``budget``, ``submitted`` or ``cost_limit`` once the agent must stop, else None."""
-        late = self.launched is not None and time.monotonic() - self.launched >= self.limit_s
-        if late or self.run.remaining_s() <= 0:
-            return "budget"
-        if self.run.submitted:
-            return "submitted"
-        if over_cost_limit(self.cost_limit):
-            return "cost_limit"
-        return None
+        """``budget``, ``submitted`` or ``cost_limit`` once the agent must stop, else None.
+
+        The first reason sticks: a run that had to stop stays stopped.
+        """
+        if self.stopped is None:
+            late = self.launched is not None and time.monotonic() - self.launched >= self.limit_s
+            if late or self.run.remaining_s() <= 0:
+                self.stopped = "budget"
+            elif self.run.submitted:
+                self.stopped = "submitted"
+            elif over_cost_limit(self.cost_limit):
+                self.stopped = "cost_limit"
+        return self.stopped
 
 
 @dataclass(frozen=True)
@@ -538,6 +543,8 @@ async def run_command(
                 await _kill(sbx, launcher_pid or await _read_pid(sbx), outcome)
     if outcome.reason == "exited":
         await _read_exit(sbx, outcome)
+        # told to stop (a model call refused at the cost limit, say), it exited before the kill
+        outcome.reason = stopper.stopped or "exited"
 
 
 async def _read_pid(sbx: SandboxEnvironment, wait_s: float = 0.0) -> int | None:

@@ -518,6 +518,7 @@ async def run_command(
 
     launcher_pid: int | None = None
     outcome.reason = "exited"
+    completed = False
     try:
         async with anyio.create_task_group() as group:
             group.start_soon(launch)
@@ -535,9 +536,12 @@ async def run_command(
                 with anyio.move_on_after(POLL_S):
                     await done.wait()
             await done.wait()
+        completed = True
     finally:
         outcome.elapsed_s = time.monotonic() - launched
-        if not done.is_set():  # cancelled (e.g. Inspect's own limit): leave nothing running
+        # Cancelled (by one of Inspect's limits, say) or failed: the launch task was cancelled
+        # too (and set `done`), but the agent's processes run on in the sandbox; end them.
+        if not completed:
             outcome.reason = "cancelled"
             with anyio.CancelScope(shield=True), anyio.move_on_after(FINISH_TIMEOUT_S):
                 await _kill(sbx, launcher_pid or await _read_pid(sbx), outcome)
@@ -616,8 +620,10 @@ async def finish(
     if run.store is not None:
         run.store.set(STORE_KEY, outcome.record(script))
     limit = outcome.inspect_limit or {}
+    budget = (f"was killed at its time budget ({limit_s:.0f} s)" if not limit else
+              f"was stopped at Inspect's working-time limit ({limit.get('limit')} s)")
     how = {"exited": f"exited with status {outcome.exit_code}",
-           "budget": f"was killed at its time budget ({limit_s:.0f} s)",
+           "budget": budget,
            "submitted": "was stopped after `submit`",
            "cost_limit": f"was stopped at the cost limit (${cost_limit})",
            "limit": f"was stopped by Inspect's {limit.get('type')} limit ({limit.get('limit')})",

@@ -248,6 +248,7 @@ class Outcome:
 
     reason: str = "cancelled"
     exit_code: int | None = None
+    started_at: float | None = None
     elapsed_s: float = 0.0
     killed: int = 0
     left: int = 0
@@ -266,7 +267,7 @@ class Outcome:
     def record(self, command: str) -> dict[str, Any]:
         """The record kept in the sample store."""
         return {"command": command, "reason": self.reason, "exit_code": self.exit_code,
-                "elapsed_s": round(self.elapsed_s, 2), "killed_processes": self.killed,
+                "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 2), "killed_processes": self.killed,
                 "processes_left": self.left, "log_tail": self.log_tail,
                 "launch_error": self.launch_error, "error": self.error,
                 "inspect_limit": self.inspect_limit, "refused_model_calls": self.refused_calls,
@@ -502,6 +503,7 @@ async def run_command(
     """
     done = anyio.Event()
     stopper.launched = launched = time.monotonic()
+    outcome.started_at = time.time()
 
     async def launch() -> None:
         try:

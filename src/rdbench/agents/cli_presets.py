@@ -78,7 +78,17 @@ def _codex(base_url: str, model: str, window: int | None) -> Setup:
         'env_key = "OPENAI_API_KEY"',
         'wire_api = "responses"',
         "",
-        "[features]",  # the sandbox has no network: skip the curated-plugin sync from GitHub
+        # the sandbox has no network: no analytics (flushing them to ab.chatgpt.com held the exit
+        # for 5 s), no telemetry export, no curated-plugin sync from GitHub
+        "[analytics]",
+        "enabled = false",
+        "",
+        "[otel]",
+        'exporter = "none"',
+        'metrics_exporter = "none"',
+        'trace_exporter = "none"',
+        "",
+        "[features]",
         "plugins = false",
         "remote_plugin = false",
     ]
@@ -155,6 +165,9 @@ PRESETS: dict[str, Preset] = {
         command='gemini --yolo --skip-trust --model "$RDBENCH_MODEL" --prompt "$(cat "$RDBENCH_PROMPT_FILE")"',
         api="Google Gemini",
         description="Google Gemini CLI via GOOGLE_GEMINI_BASE_URL (settings in ~/.gemini/settings.json)",
+        # it relaunches itself in a second Node process with a heap of half the host's memory (not
+        # the sandbox's limit): start once, with Node's default heap
+        env={"GEMINI_CLI_NO_RELAUNCH": "true"},
         bridge_packages=(BridgePackage("google.genai", "google-genai>=1.69"),),
         configure=_gemini,
     ),

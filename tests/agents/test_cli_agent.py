@@ -227,6 +227,7 @@ LIMIT_S = 20
 
 
 @pytest.mark.slow
+@pytest.mark.timing  # runs alone: the sandbox and the bridge must be up well within the limit
 def test_inspects_working_limit_cuts_the_run_and_the_record_is_kept(tmp_path: Path) -> None:
     # rdbench's own budget (300 s) is far off: Inspect's working limit fires first and cancels the
     # sample, which used to lose the record, the output tail and the summary. The limit counts

@@ -101,6 +101,8 @@ def test_real_cli_through_rdbench_run(name: str, scripted: Path, tmp_path: Path,
     out = capsys.readouterr().out
     assert code == 0, out
     assert "raw 2.0" in out, out
+    preset = PRESETS[name]
+    assert f"external agent {preset.binary} {preset.tested_version}: exited with status 0 after" in out
     asked = requests(scripted)
     cli = check_run(name, model, only_sample(tmp_path / "logs"), asked)
     # Inspect knows no window for this model: none is passed, and no CLI compacts at 150k tokens
@@ -159,4 +161,5 @@ def test_cost_limit_stops_a_cli_run(scripted: Path, tmp_path: Path,
     assert record["cost_usd"] == pytest.approx(3 * per_call)
     assert sample.store["rdbench:cost"]["usd"] == pytest.approx(3 * per_call)
     assert f"cost ${3 * per_call:.4f}" in out, out
+    assert f"external agent claude {PRESETS[name].tested_version}: cost_limit after" in out, out
     assert "was stopped at the cost limit" in sample.messages[-1].text

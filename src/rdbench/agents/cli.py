@@ -276,6 +276,23 @@ class Outcome:
                 "context_window": self.context_window}
 
 
+def describe_cli_run(record: dict[str, Any]) -> str:
+    """One line on how an external agent's run ended, from its ``rdbench:cli`` record."""
+    command = str(record.get("command") or "").split()
+    who = " ".join(str(p) for p in (command[:1] or ["?"]) + [record.get("cli_version") or ""] if p)
+    how = str(record.get("reason"))
+    if how == "exited":
+        how = f"exited with status {record.get('exit_code')}"
+    limit = record.get("inspect_limit")
+    if isinstance(limit, dict):
+        how += f" (Inspect's {limit.get('type')} limit, {limit.get('limit')})"
+    if record.get("error"):
+        how += f": {record['error']}"
+    refused = record.get("refused_model_calls") or 0
+    return (f"external agent {who}: {how} after {record.get('elapsed_s')} s"
+            + (f"; {refused} model calls refused after the end" if refused else ""))
+
+
 @dataclass
 class Stopper:
     """Decides when the agent must stop: its time, ``submit``, or the cost limit."""

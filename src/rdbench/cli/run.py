@@ -186,6 +186,9 @@ def print_results(logs: Sequence[object]) -> int:
     """Print each sample's score, normalised score and cost, and where the log is."""
     from inspect_ai.log import EvalLog
 
+    from rdbench.agents.cli import STORE_KEY as CLI_STORE_KEY
+    from rdbench.agents.cli import describe_cli_run
+
     code = 0
     for log in logs:
         assert isinstance(log, EvalLog)
@@ -206,6 +209,9 @@ def print_results(logs: Sequence[object]) -> int:
             print(f"  {sample.id} (epoch {sample.epoch}): raw {record.get('raw_score')}, "
                   f"normalised {norm}, score calls {len(record.get('score_log', []))}, "
                   f"tokens {record.get('tokens')}, cost {'n/a' if cost is None else f'${cost:.4f}'}")
+            external = (sample.store or {}).get(CLI_STORE_KEY)
+            if isinstance(external, dict):
+                print(f"    {describe_cli_run(external)}")
             for role, usage in (record.get("task_models") or {}).items():
                 env_cost = record.get("task_model_cost_usd")
                 print(f"    task model {role} ({usage.get('model')}): {usage.get('calls', 0)} calls, "

@@ -267,8 +267,8 @@ class Outcome:
     def record(self, command: str) -> dict[str, Any]:
         """The record kept in the sample store."""
         return {"command": command, "reason": self.reason, "exit_code": self.exit_code,
-                "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 2), "killed_processes": self.killed,
-                "processes_left": self.left, "log_tail": self.log_tail,
+                "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 2),
+                "killed_processes": self.killed, "processes_left": self.left, "log_tail": self.log_tail,
                 "launch_error": self.launch_error, "error": self.error,
                 "inspect_limit": self.inspect_limit, "refused_model_calls": self.refused_calls,
                 "preset": self.preset, "cli_path": self.cli_path, "cli_version": self.cli_version,
@@ -278,8 +278,8 @@ class Outcome:
 
 def describe_cli_run(record: dict[str, Any]) -> str:
     """One line on how an external agent's run ended, from its ``rdbench:cli`` record."""
-    command = str(record.get("command") or "").split()
-    who = " ".join(str(p) for p in (command[:1] or ["?"]) + [record.get("cli_version") or ""] if p)
+    program = (str(record.get("command") or "").split() or ["?"])[0]
+    who = f"{program} {record['cli_version']}" if record.get("cli_version") else program
     how = str(record.get("reason"))
     if how == "exited":
         how = f"exited with status {record.get('exit_code')}"
@@ -334,8 +334,15 @@ def eval_model(name: str | None, context_window: int | None) -> EvalModel:
     the right model metadata (Codex, Claude Code and Gemini CLI warn on the placeholder
     ``inspect`` and fall back to defaults such as a 1M-token window). The window comes from
     Inspect's model database (``get_model_info``); None when Inspect does not know the model.
+
+    Raises:
+        ValueError: ``context_window`` is not a positive whole number of tokens.
     """
     model = get_model()
+    if context_window is not None and (isinstance(context_window, bool) or not isinstance(
+            context_window, int) or context_window <= 0):
+        raise ValueError(f"rdbench/cli context_window= must be a positive number of tokens, "
+                         f"not {context_window!r}")
     if context_window is None:
         info = get_model_info(model)
         context_window = None if info is None else info.input_tokens

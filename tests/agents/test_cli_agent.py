@@ -164,6 +164,8 @@ def test_inspect_comma_lists_are_joined_back_and_other_values_rejected() -> None
     assert install_paths(None) == []
     with pytest.raises(ValueError, match="install= must be a host path"):
         install_paths(7)
+    with pytest.raises(ValueError, match="context_window= must be a positive number of tokens"):
+        cli_agent(preset="codex", context_window="lots")  # type: ignore[arg-type]
 
 
 def test_presets_point_each_cli_at_the_proxy_with_the_model_and_window() -> None:

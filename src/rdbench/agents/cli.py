@@ -334,15 +334,8 @@ def eval_model(name: str | None, context_window: int | None) -> EvalModel:
     the right model metadata (Codex, Claude Code and Gemini CLI warn on the placeholder
     ``inspect`` and fall back to defaults such as a 1M-token window). The window comes from
     Inspect's model database (``get_model_info``); None when Inspect does not know the model.
-
-    Raises:
-        ValueError: ``context_window`` is not a positive whole number of tokens.
     """
     model = get_model()
-    if context_window is not None and (isinstance(context_window, bool) or not isinstance(
-            context_window, int) or context_window <= 0):
-        raise ValueError(f"rdbench/cli context_window= must be a positive number of tokens, "
-                         f"not {context_window!r}")
     if context_window is None:
         info = get_model_info(model)
         context_window = None if info is None else info.input_tokens
@@ -707,6 +700,10 @@ def cli_agent(
     # its agent while `inspect eval --solver rdbench/cli -S command=...` supplies the command.
     resolved = None if command is None and preset is None else resolve_command(command, preset)
     paths = install_paths(install)
+    if context_window is not None and (isinstance(context_window, bool) or not isinstance(
+            context_window, int) or context_window <= 0):
+        raise ValueError(f"rdbench/cli context_window= must be a positive number of tokens, "
+                         f"not {context_window!r}")
 
     async def execute(state: AgentState) -> AgentState:
         script, chosen = resolved or resolve_command(command, preset)

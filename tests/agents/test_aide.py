@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,11 +30,14 @@ def node(value: str, plan: str, command: str = "python -c 'import solution'") ->
 
 
 @pytest.fixture(scope="module")
-def toy() -> None:
+def toy() -> Iterator[None]:
     ensure_tiktoken_cache()
-    os.environ["RDBENCH_TASKS_PATH"] = str(TOY)
-    report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
-    assert report.ok, report.problems
+    # module-scoped: set through a MonkeyPatch context, so the variable is restored afterwards
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDBENCH_TASKS_PATH", str(TOY))
+        report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
+        assert report.ok, report.problems
+        yield
 
 
 def run_aide(outputs: list[ModelOutput], log_dir: Path, **kwargs: object):  # type: ignore[no-untyped-def]

@@ -32,7 +32,15 @@ def test_default_table_and_env_override(tmp_path: Path, monkeypatch: pytest.Monk
     custom.write_text("mockllm/model: {input: 3.0, output: 4.0}\n")
     monkeypatch.setenv("RDBENCH_PRICING", str(custom))
     assert load_pricing()["mockllm/model"] == Price(input=3.0, output=4.0)
-    assert load_pricing(tmp_path / "missing.yaml") == {}
+
+
+def test_a_missing_explicit_pricing_path_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a mistyped table must never mean "no prices", which would let a cost limit pass everything
+    with pytest.raises(ValueError, match=r"missing\.yaml: no such file"):
+        load_pricing(tmp_path / "missing.yaml")
+    monkeypatch.setenv("RDBENCH_PRICING", str(tmp_path / "typo.yaml"))
+    with pytest.raises(ValueError, match=r"RDBENCH_PRICING=.*typo\.yaml: no such file"):
+        load_pricing()
 
 
 def test_outside_a_sample_nothing_is_spent() -> None:

@@ -12,29 +12,34 @@ from rdbench.agents.localmodel import LocalModelServer, probe
 from rdbench.agents.react import research_agent
 from rdbench.harness.task import make_task
 
+TURNS = 2
 
-# timing: how many turns fit the budget depends on how fast the CPU runs the model: a turn's prompt
-# (tools, instructions, budget notes) takes SmolLM2 seconds to read on 2 quiet cores and twice that
-# with a core busy (one turn in 90 s was measured with other work on both cores), so `make test` runs
-# it alone, after the parallel part
-@pytest.mark.timing
+
+# The run ends on Inspect's turn limit, never on the clock: how many turns fit a time budget depends
+# on the machine (a wall-clock version of this test failed on a fresh clone). Slow, not timed: a
+# turn takes SmolLM2 seconds on two quiet cores and minutes on a loaded machine.
+@pytest.mark.slow
 def test_react_takes_real_model_turns(tmp_path: Path, toy_tasks_path: Path) -> None:
     with LocalModelServer() as server:
         assert probe(server) is not None
-        task = make_task("toy_count", budget="90s", solver=research_agent(), agent_name="react")
+        task = make_task("toy_count", budget="30m", solver=research_agent(), agent_name="react")
         # short answers: the test is about turns, not their length
         [log] = inspect_eval(task, model=server.model, log_dir=str(tmp_path), display="none",
-                             max_tokens=48)
+                             max_tokens=48, turn_limit=TURNS)
     assert log.status == "success", log.error
     sample = log.samples[0]  # type: ignore[index]
     model_events = [e for e in sample.events if e.event == "model"]
-    print(f"{len(model_events)} model turns in 90 s")
-    assert len(model_events) >= 3
+    # Inspect records the generation that trips the limit, then ends the agent
+    assert len(model_events) == TURNS + 1
+    assert sample.limit is not None and sample.limit.type == "turn"  # ended by the turn limit
     assert all("smollm2" in e.model for e in model_events)  # type: ignore[attr-defined]
-    assert sum(1 for m in sample.messages if m.role == "assistant") >= 3
+    assert sum(1 for m in sample.messages if m.role == "assistant") >= TURNS
     budget_notes = [m.text for m in sample.messages if m.role == "user" and "[budget]" in m.text]
-    assert budget_notes, "the budget message reaches the model every turn"
+    assert len(budget_notes) >= TURNS - 1, "the budget message reaches the model every turn"
     assert sample.model_usage and sum(u.output_tokens for u in sample.model_usage.values()) > 0
+    # the run's end-of-run scoring still happened, and counts at the end of the run
+    record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
+    assert record["score_log"][-1]["source"] == "final"
 
 
 def test_real_model_as_a_task_model() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +25,14 @@ def tool_call(name: str, **args: object) -> ModelOutput:
 
 
 @pytest.fixture(scope="module")
-def toy() -> None:
+def toy() -> Iterator[None]:
     ensure_tiktoken_cache()
-    os.environ["RDBENCH_TASKS_PATH"] = str(TOY)
-    report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
-    assert report.ok, report.problems
+    # module-scoped: set through a MonkeyPatch context, so the variable is restored afterwards
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDBENCH_TASKS_PATH", str(TOY))
+        report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
+        assert report.ok, report.problems
+        yield
 
 
 def test_react_sees_budget_and_runs_background_jobs(toy: None, tmp_path: Path) -> None:

@@ -58,7 +58,8 @@ def test_lower_is_better_log_task_normalised_with_recorded_calibration(tmp_path:
     rec["score_log"][0]["extra"] = "ignored"
     path = write_log(tmp_path / "a.eval", [rec, None])  # the second sample has no rdbench score
     [run] = read_inspect_log(path)
-    assert run.agent == "bot" and run.task == "k" and run.length_s == 600
+    assert run.agent == "bot" and run.task == "k v1" and run.length_s == 600
+    assert run.model == "mockllm/model"  # a record without the field: the log's model
     assert [p.score for p in run.points] == [pytest.approx(0.5), None, pytest.approx(1.0)]
     assert run.noise == pytest.approx(0.1)
     assert run.score_calls == 3 and run.cost_usd == 0.5 and run.tokens == 1234
@@ -74,7 +75,7 @@ def test_scales_and_task_model_bindings_are_separate_tasks(tmp_path: Path) -> No
     coded["task_models"] = {"codemodel": {"model": "openai/weak", "calls": 800}}
     coded["task_model_cost_usd"] = 0.25
     runs = read_inspect_log(write_log(tmp_path / "s.eval", [mini, full, coded]))
-    assert [r.task for r in runs] == ["k", "k@full", "k@full[codemodel=openai/weak]"]
+    assert [r.task for r in runs] == ["k v1", "k@full v1", "k@full[codemodel=openai/weak] v1"]
     assert runs[2].task_model_cost_usd == 0.25 and runs[2].cost_usd == 0.5
     rows = agent_task_rows(runs)
     assert len(rows) == 3 and all(r.n_runs == 1 for r in rows)

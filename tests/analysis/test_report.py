@@ -15,14 +15,11 @@ import pytest
 from rdbench.analysis.data import load_inputs, read_metr_jsonl
 
 ROOT = Path(__file__).resolve().parents[2]
-METR = next((p for p in [ROOT.parent / "shared" / "data" / "metr-rebench-runs" / "runs.jsonl",
-                         Path("/work/shared/data/metr-rebench-runs/runs.jsonl")] if p.exists()), None)
+METR = ROOT / "data" / "metr-rebench-runs" / "runs.jsonl.gz"  # ships with the repository (MIT)
 ARTIFACTS = ROOT / "artifacts"
 
 
-@pytest.mark.skipif(METR is None, reason="METR's RE-Bench data (shared/data) is not beside the checkout")
 def test_metr_means_match_the_data_readme() -> None:
-    assert METR is not None
     runs = read_metr_jsonl(METR)
     assert len(runs) == 1812
     humans = [r.points[0].score or 0.0 for r in runs if r.agent == "human"]
@@ -66,7 +63,8 @@ def test_report_from_inspect_logs_opens_in_chromium(tmp_path: Path, toy_tasks_pa
     assert sorted(round(r.points[0].score or 0, 4) for r in runs) == [0.5, 1.0]  # distances 22 and 2: (22-42)/(2-42), (2-42)/(2-42)
     out = tmp_path / "report"
     human_csv = tmp_path / "human.csv"
-    human_csv.write_text("run_id,agent,task,elapsed_s,score,length_s\nh1,human:alice,toy_count,300,0.7,600\n")
+    human_csv.write_text("run_id,agent,task,task_version,elapsed_s,score,length_s\n"
+                         "h1,human:alice,toy_count,1,300,0.7,600\n")
     proc = subprocess.run([sys.executable, "-m", "rdbench.cli.main", "report", str(logs), str(human_csv),
                            "--out", str(out), "--budgets", "10m,20m"],
                           capture_output=True, text=True, timeout=300)
@@ -75,9 +73,10 @@ def test_report_from_inspect_logs_opens_in_chromium(tmp_path: Path, toy_tasks_pa
     scripted = [r for r in records if r["agent"] == "scripted" and r["budget_s"] == 1200]
     assert scripted and scripted[0]["k"] == 2 and scripted[0]["score_at_k"] == pytest.approx(1.0)
     assert scripted[0]["human_percentile"] == pytest.approx(100.0)
-    assert set(scripted[0]) == {"agent", "task", "budget_s", "run_length_s", "k", "score_at_k", "ci_low",
-                                "ci_high", "n_runs", "human_percentile"}
-    assert "| scripted | toy_count | 2 |" in (out / "summary.md").read_text()
+    assert set(scripted[0]) == {"agent", "model", "task", "budget_s", "run_length_s", "k", "k_budget",
+                                "score_at_k", "ci_low", "ci_high", "n_runs", "human_percentile"}
+    assert scripted[0]["model"] == "mockllm/model" and scripted[0]["task"] == "toy_count v1"
+    assert "| toy_count v1 | scripted | mockllm/model | 2 |" in (out / "summary.md").read_text()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "Debian's chromium is installed by `make setup`"
     flags = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -119,3 +119,35 @@ def test_csv_lower_is_better_log_normalisation_and_errors(tmp_path: Path) -> Non
     cal.write_text("task,direction,transform,starting,reference\nk,sideways,log,1,2\n")
     with pytest.raises(AnalysisInputError, match=r"cal\.csv: row 2: direction"):
         read_calibration_csv(cal)
+
+
+def test_score_at_k_never_leaves_the_range_of_the_scores() -> None:
+    """All-equal scores: the point and every bootstrap bound are exactly that score (CI once saw
+    1.0000000000000004 from the float error of the weighted sum)."""
+    for n in (3, 7, 11, 29):
+        for k in (1, 2, 5, 40):
+            point, low, high = score_at_k([1.0] * n, k, bootstrap=300, seed=7)
+            assert point == low == high == 1.0, (n, k, point, low, high)
+    values = [0.1, 0.3, 0.3, 0.9, 1.0, 1.0]
+    point, low, high = score_at_k(values, 3, bootstrap=500, seed=1)
+    assert low is not None and high is not None
+    assert min(values) <= low <= point <= high <= max(values)
+
+
+def test_scores_over_time_match_score_at() -> None:
+    """The vectorised curve of the plots is score_at at every time, for both aggregations, invalid
+    entries, ties in time and final-only runs."""
+    import numpy as np
+
+    from rdbench.analysis.data import Point, Run
+    from rdbench.analysis.stats import score_at, scores_over
+
+    rng = np.random.default_rng(3)
+    grid = np.linspace(0, 1000, 97)
+    for trial in range(60):
+        times = np.sort(rng.choice([0.0, 100.0, 250.0, 250.0, 400.0, 999.0, 1000.0], size=rng.integers(0, 6)))
+        points = [Point(elapsed_s=float(t), score=None if rng.random() < 0.3 else float(rng.normal(0.3, 0.5)))
+                  for t in times]
+        run = Run(run_id=str(trial), agent="a", task="t", length_s=1000.0, points=points,
+                  aggregation="final" if trial % 2 else "best", final_only=trial % 7 == 0)
+        assert np.allclose(scores_over(run, grid), [score_at(run, t) for t in grid]), run

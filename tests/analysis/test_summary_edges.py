@@ -18,7 +18,8 @@ def test_k_larger_than_n_is_the_best_run_and_its_interval_is_tight_above() -> No
     runs = [make("a", "bot", [(600, 0.2)], 3600), make("b", "bot", [(600, 0.9), (1200, None)], 3600),
             make("c", "bot", [(100, None)], 3600)]  # only an invalid entry: the starting solution, 0
     [rec] = score_at_k_records(runs, [8 * 3600], bootstrap=300, seed=1)
-    assert rec.k == 8 and rec.n_runs == 3
+    assert rec.k_budget == 8 and rec.n_runs == 3
+    assert rec.k == 3  # shown as used: clipped to the three runs there are
     assert rec.score_at_k == pytest.approx(0.9)  # k clipped to n: the best of all three
     assert rec.ci_low is not None and rec.ci_high == pytest.approx(0.9)
     assert 0.0 <= rec.ci_low <= 0.9
@@ -55,6 +56,6 @@ def test_final_only_runs_need_their_whole_length() -> None:
     assert two.k == 2 and two.score_at_k == pytest.approx(0.6)
     assert two.human_percentile is None  # the 8-hour human run has no known score at 1 h
     eight = recs[("m", 28800)]
-    assert eight.k == 16 and eight.score_at_k == pytest.approx(0.6)
+    assert eight.k_budget == 16 and eight.k == 2 and eight.score_at_k == pytest.approx(0.6)
     assert eight.human_percentile == pytest.approx(0.0)  # below the human's 0.7
     assert ("human", 3600) not in recs and recs[("human", 28800)].score_at_k == pytest.approx(0.7)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,14 @@ def tool_outputs(sample) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def calibrated(tmp_path_factory: pytest.TempPathFactory) -> None:
-    import os
-
-    os.environ["RDBENCH_TASKS_PATH"] = str(Path(__file__).parent / "toy_tasks")
-    report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
-    assert report.ok, report.problems
-    assert report.starting == 42 and report.reference == 2
+def calibrated() -> Iterator[None]:
+    # module-scoped: set through a MonkeyPatch context, so the variable is restored afterwards
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDBENCH_TASKS_PATH", str(Path(__file__).parent / "toy_tasks"))
+        report = asyncio.run(check_task(load_task("toy_count"), repeats=1))
+        assert report.ok, report.problems
+        assert report.starting == 42 and report.reference == 2
+        yield
 
 
 def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
@@ -64,6 +66,7 @@ def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
             call("score_log"),
             bash("printf 'def answer():\\n    return \"x\"\\n' > solution.py"),
             call("score"),
+            bash("ls -a; cat scorer_wrote_this 2>&1"),
         ],
         tmp_path,
     )
@@ -85,12 +88,11 @@ def test_agent_improves_and_scores(calibrated: None, tmp_path: Path) -> None:
     assert sample.scores["rdbench"].value == pytest.approx(22 / 40)
     assert record["integrity"]["ok"] is True
     assert record["cost_usd"] == 0.0  # priced from the pricing table (mockllm is free)
-    # the scorer's writes stay in its snapshot
-    assert "scorer_wrote_this" not in bash_listing(sample)
-
-
-def bash_listing(sample) -> str:  # type: ignore[no-untyped-def]
-    return "\n".join(tool_outputs(sample))
+    # the scorer's writes stay in its snapshot: after three scorings that wrote a file into the
+    # workspace they saw, the agent's listing has its own files and not that one
+    listing = outputs[11]
+    assert "solution.py" in listing and "rules.txt" in listing
+    assert "scorer_wrote_this: No such file" in listing and "\nscorer_wrote_this\n" not in listing
 
 
 def test_never_scored_gets_final_scoring_and_tamper_is_flagged(calibrated: None, tmp_path: Path) -> None:
@@ -169,3 +171,24 @@ def test_inspect_eval_cli_runs_a_registered_task(calibrated: None, tmp_path: Pat
     assert record["agent"] == "react"  # the registered default: rdbench's research agent
     assert record["score_log"][-1]["source"] == "final"
     assert record["raw_score"] == 42.0
+
+
+def test_the_agent_and_model_that_ran_are_recorded(calibrated: None, tmp_path: Path) -> None:
+    """A solver given to the eval replaces the task's: the record and the report name the one that
+    ran (not the task's default), with the model; the end-of-run scoring counts at the run's end."""
+    from inspect_ai.solver import generate
+
+    from rdbench.analysis.data import read_inspect_log
+
+    model = get_model(MODEL, custom_outputs=[ModelOutput.from_content(MODEL, "no tools for me")])
+    [log] = inspect_eval(make_task("toy_count", budget="20s"), solver=generate(), model=model,
+                         log_dir=str(tmp_path), display="none")
+    assert log.status == "success" and log.samples
+    record = log.samples[0].scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
+    assert record["agent"] == "inspect_ai/generate" and record["agent_options"] == {}
+    assert record["model"] == "mockllm/model" and record["machine"]["fingerprint"]
+    [final] = record["score_log"]
+    assert final["source"] == "final" and final["value"] == 42.0  # the starting solution: normalised 0
+    [run] = read_inspect_log(Path(log.location))
+    assert run.identity == "inspect_ai/generate · mockllm/model" and run.task == "toy_count v1"
+    assert run.points[0].elapsed_s <= 20.0 and run.points[0].score == 0.0

@@ -135,10 +135,10 @@ def test_a_role_on_an_unknown_scale_is_a_format_error(tmp_path: Path) -> None:
 
 
 def test_calibrations_are_kept_per_model_binding() -> None:
-    plain = calibration_path("t", "full")
-    a = calibration_path("t", "full", models={"codemodel": "openai/a"})
-    b = calibration_path("t", "full", models={"codemodel": "openai/b"})
-    assert len({plain, a, b}) == 3 and a == calibration_path("t", "full", models={"codemodel": "openai/a"})
+    plain = calibration_path("t", "full", "1")
+    a = calibration_path("t", "full", "1", models={"codemodel": "openai/a"})
+    b = calibration_path("t", "full", "1", models={"codemodel": "openai/b"})
+    assert len({plain, a, b}) == 3 and a == calibration_path("t", "full", "1", models={"codemodel": "openai/a"})
 
 
 def test_scorer_reaches_the_model_within_its_budget_and_its_children_cannot() -> None:

@@ -3,6 +3,7 @@ rules and the plain-code baseline."""
 
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ def test_anchors_and_rules(instances: list[Path], tmp_path: Path) -> None:
     # Repeating one good id many times cannot inflate the ranking.
     spam = _score(root, tmp_path, {"rows": [bad[0]] * 50, "leak_column": None})
     assert spam["details"]["average_precision"] == pytest.approx(1 / len(bad))
-    assert _score(root, tmp_path, {"rows": ["x"]})["value"] != _score(root, tmp_path, {"rows": ["x"]})["value"]
+    junk = _score(root, tmp_path, {"rows": ["x"]})
+    assert junk["kind"] == "invalid" and math.isnan(junk["value"])
+    assert "rows must be a list of integers" in junk["message"], junk
 
 
 def test_baselines_between_anchors(instances: list[Path], tmp_path: Path) -> None:

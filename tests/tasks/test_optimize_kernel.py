@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from rdbench.paths import package_root
+from rdbench.scoring.calibration import calibration_path
 from rdbench.scoring.check import check_task
 from rdbench.scoring.runner import ScoreResult
 from rdbench.task.loader import load_task
@@ -23,6 +24,21 @@ pytestmark = pytest.mark.timing
 TASK = package_root() / "tasks" / "optimize_kernel"
 
 
+
+
+REPLAY = """
+_seen = {{}}
+def prefix_sum(x):
+    n = len(x)
+    if n >= {replay_from} and n in _seen:
+        return _seen[n]  # the answer to the previous input of this length
+    x64 = np.asarray(x, dtype=np.int64)
+    positive = (x64 > 0).astype(np.int64)
+    odd = (np.cumsum(positive) - positive) % 2 == 1
+    y = (np.cumsum(np.where(odd, x64, 0)) & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    _seen[n] = y
+    return y
+"""
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +79,9 @@ def run_score(workspace: Path, n: int = 20000) -> ScoreResult:
         ("def prefix_sum(x):\n    raise RuntimeError('boom')\n", "boom"),
         ("import sys\nsys.exit(3)\n", "importing solution.py failed"),
         ("import os\ndef prefix_sum(x):\n    os._exit(1)\n", "exited"),
-        # replaying the answer for the previous input must fail: inputs are fresh per call
-        ("_last = None\ndef prefix_sum(x):\n    global _last\n    y = _last if _last is not None and len(_last) == len(x) else np.zeros(len(x), np.int32)\n"
-         "    _last = np.cumsum(x, dtype=np.int32)\n    return y\n", "wrong result"),
+        # replaying the answer for the previous input must fail: inputs are fresh per call (REPLAY is
+        # correct on every input it has not seen the length of; its control below passes)
+        (REPLAY.format(replay_from=20000), "wrong result on a random input of length 20000"),
     ],
 )
 def test_bad_solutions_are_invalid(tmp_path: Path, body: str, needle: str) -> None:
@@ -73,6 +89,14 @@ def test_bad_solutions_are_invalid(tmp_path: Path, body: str, needle: str) -> No
     result = run_score(tmp_path)
     assert result.kind == "invalid", result
     assert needle in result.message
+
+
+def test_the_replay_solution_is_correct_when_it_does_not_replay(tmp_path: Path) -> None:
+    """The control of the replay case: the same code, never replaying, scores; so the replay case
+    fails for replaying, not for a wrong algorithm."""
+    (tmp_path / "solution.py").write_text("import numpy as np\n" + REPLAY.format(replay_from=10**12))
+    result = run_score(tmp_path)
+    assert result.kind == "scored", result
 
 
 def test_symlinked_solution_is_refused(tmp_path: Path) -> None:
@@ -129,8 +153,11 @@ def test_work_outside_the_timed_window_gains_nothing(tmp_path: Path) -> None:
 def test_check_twice_is_stable(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """The issue's acceptance check: a second `rdbench check` lands within 0.1 of 0 and 1."""
     task = load_task("optimize_kernel")
+    # start from no stored calibration: one left by an earlier session on a machine whose speed has
+    # drifted since would (rightly) make the first check disagree with it
+    calibration_path("optimize_kernel", "mini", task.spec.version).unlink(missing_ok=True)
     first = asyncio.run(check_task(task, repeats=2))
-    assert first.ok, first.problems
+    assert first.ok and first.saved, first.problems
     second = asyncio.run(check_task(task, repeats=2))
     assert second.ok and second.previous_calibration
     assert second.normalized_starting is not None and second.normalized_reference is not None

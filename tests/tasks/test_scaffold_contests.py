@@ -1,6 +1,7 @@
 """scaffold_contests: real scorer on the starting and reference scaffolds, budgets and hidden data."""
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -117,7 +118,8 @@ def test_symlinked_scaffold_refused(tmp_path: Path) -> None:
     (ws / "scaffold.py").unlink()
     (ws / "scaffold.py").symlink_to(outside)
     r = _score(ws, 3)
-    assert r["value"] != r["value"]  # NaN: refused
+    assert r["kind"] == "invalid" and math.isnan(r["value"])
+    assert "link" in r["message"], r  # refused because it is a link
 
 
 def _generator() -> ModuleType:

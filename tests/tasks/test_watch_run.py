@@ -2,6 +2,7 @@
 receipts, NAB-style anchors (reference 1.0), the threshold baseline and family metrics."""
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,8 @@ def test_service_refuses_read_ahead_and_signs(instances: list[Path], tmp_path: P
     # Claiming fewer revealed steps breaks the signature.
     step, kind, revealed, mac = receipt.split(":")
     forged = _score(root, tmp_path, {"receipt": f"{step}:{kind}:{int(revealed) - 40}:{mac}"})
-    assert forged["value"] != forged["value"]
+    assert forged["kind"] == "invalid" and math.isnan(forged["value"])
+    assert "receipt signature invalid" in forged["message"], forged  # refused for the forgery
 
 
 def test_anchors_baseline_and_metrics(instances: list[Path], tmp_path: Path) -> None:

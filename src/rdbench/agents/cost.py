@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inspect_ai.model._model import sample_model_usage
 
-from rdbench.scoring.cost import Price, load_pricing, usage_cost, usage_tokens
+from rdbench.scoring.cost import Price, recorded_cost, usage_tokens
 
 
 def run_tokens() -> int:
@@ -16,12 +16,13 @@ def run_tokens() -> int:
 
 
 def run_cost(table: dict[str, Price] | None = None) -> float | None:
-    """USD cost so far of the current sample, None when a model has no price."""
+    """USD cost so far of the current sample (as Inspect accounts it), None when a model has no
+    price."""
     try:
         usage = sample_model_usage()
     except LookupError:
         return 0.0
-    return usage_cost(usage, load_pricing() if table is None else table)
+    return recorded_cost(usage, table)
 
 
 def over_cost_limit(limit_usd: float | None, table: dict[str, Price] | None = None) -> bool:

@@ -19,16 +19,20 @@ from rdbench.analysis.stats import (
     score_at,
     score_at_k,
 )
+from rdbench.scoring.identity import identity
 
 
 class Record(BaseModel):
     """One row of ``summary.json``."""
 
-    agent: str
+    agent: str = Field(description="the agent and its behaviour-changing options")
+    model: str | None = None
     task: str
     budget_s: float
     run_length_s: float
-    k: int
+    k: int = Field(description="runs the score is the best of, as used: floor(budget / run length), "
+                   "clipped to the runs available")
+    k_budget: int = Field(description="floor(budget / run length): the runs the budget pays for")
     score_at_k: float | None
     ci_low: float | None
     ci_high: float | None
@@ -37,9 +41,10 @@ class Record(BaseModel):
 
 
 class AgentTaskRow(BaseModel):
-    """Per agent and task: runs, mean score, cost, attempts per hour, noise."""
+    """Per agent (and model) and task: runs, mean score, cost, attempts per hour, noise."""
 
     agent: str
+    model: str | None = None
     task: str
     n_runs: int
     mean_score: float
@@ -49,13 +54,18 @@ class AgentTaskRow(BaseModel):
     mean_attempts_per_hour: float | None
     noise: float | None
     invalid_runs: int = 0
-    scorer_errors: int = Field(default=0, description="score entries where the scorer failed, over the runs")
+    scorer_errors: int = Field(default=0, description="score calls that failed on the scorer's side")
+
+    @property
+    def identity(self) -> str:
+        return identity(self.agent, None, self.model)
 
 
 def group(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
+    """Runs by (agent + model, task): runs of different models or options are never pooled."""
     out: dict[tuple[str, str], list[Run]] = defaultdict(list)
     for run in runs:
-        out[(run.agent, run.task)].append(run)
+        out[(run.identity, run.task)].append(run)
     return dict(out)
 
 
@@ -71,10 +81,15 @@ def score_at_k_records(
     """
     humans = set(human_agents)
     groups = group(runs)
+    humans_by_task: dict[str, list[Run]] = defaultdict(list)
+    for (_, task), members in groups.items():
+        if members[0].is_human(humans):
+            humans_by_task[task] += members
     records = []
-    for (agent, task), members in sorted(groups.items()):
+    for (_, task), members in sorted(groups.items()):
+        agent, model = members[0].agent, members[0].model
         is_human = members[0].is_human(humans)
-        human_runs = [r for (a, t), rs in groups.items() if t == task for r in rs if r.is_human(humans)]
+        human_runs = humans_by_task.get(task, [])
         lengths = sorted({r.length_s for r in members if r.length_s > 0})
         for budget in budgets:
             # a final-only human run longer than the budget has no known score at the budget
@@ -88,7 +103,8 @@ def score_at_k_records(
                 values = [score_at(r, length) for r in pool]
                 point, low, high = score_at_k(values, k, bootstrap=bootstrap, seed=seed)
                 records.append(Record(
-                    agent=agent, task=task, budget_s=budget, run_length_s=length, k=k,
+                    agent=agent, model=model, task=task, budget_s=budget, run_length_s=length,
+                    k=max(1, min(k, len(values))), k_budget=k,
                     score_at_k=point, ci_low=low, ci_high=high, n_runs=len(values),
                     human_percentile=None if is_human else midrank_percentile(point, human_pop),
                 ))
@@ -97,14 +113,15 @@ def score_at_k_records(
 
 def agent_task_rows(runs: list[Run]) -> list[AgentTaskRow]:
     rows = []
-    for (agent, task), members in sorted(group(runs).items()):
+    for (_, task), members in sorted(group(runs).items()):
         finals = [score_at(r, r.length_s) for r in members]
         costs = [r.cost_usd for r in members if r.cost_usd is not None]
         env_costs = [r.task_model_cost_usd for r in members if r.task_model_cost_usd is not None]
         rates = [a for r in members if not r.final_only and (a := attempts_per_hour(r)) is not None]
         noises = [r.noise for r in members if r.noise is not None]
         rows.append(AgentTaskRow(
-            agent=agent, task=task, n_runs=len(members), mean_score=statistics.fmean(finals),
+            agent=members[0].agent, model=members[0].model, task=task, n_runs=len(members),
+            mean_score=statistics.fmean(finals),
             run_lengths_s=sorted({r.length_s for r in members}),
             mean_cost_usd=statistics.fmean(costs) if costs else None,
             mean_task_model_cost_usd=statistics.fmean(env_costs) if env_costs else None,
@@ -130,7 +147,7 @@ def profiles(runs: list[Run]) -> tuple[np.ndarray, dict[str, np.ndarray], dict[s
     """Performance profiles over tasks of each agent's mean final score, and their AUP."""
     scores: dict[str, dict[str, float]] = defaultdict(dict)
     for row in agent_task_rows(runs):
-        scores[row.agent][row.task] = row.mean_score
+        scores[row.identity][row.task] = row.mean_score
     taus = np.linspace(0, 3, 61)
     curves = performance_profile(scores, taus)
     return taus, curves, {agent: aup(curve, taus) for agent, curve in curves.items()}

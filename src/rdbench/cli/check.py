@@ -19,8 +19,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check",
         help="validate and calibrate tasks: score starting and reference solutions",
         description="Scores each task's starting and reference solutions through the real sandboxed "
-        "scoring path, stores the calibration (ys, yr) for this machine, and reports the values "
-        "normalised with the previously stored calibration.",
+        "scoring path, judges the result (noise, spread of the repeats, margin between the two "
+        "solutions, agreement with the stored calibration, other load on the machine), and stores "
+        "it for this machine and the task's version when it is good enough. Exit 1 when a check "
+        "is not good enough; it then says why.",
     )
     parser.add_argument("tasks", nargs="*", help="task names or folders")
     parser.add_argument("--all", action="store_true", help="check every task on the search path")
@@ -29,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--instances", type=int, default=3, help="families: instances (default: 3)")
     parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several)")
     parser.add_argument("--no-save", action="store_true", help="don't store the new calibration")
+    parser.add_argument("--force", action="store_true",
+                        help="store the new calibration even when it fails its checks or is noisier "
+                        "than the stored one")
     parser.add_argument("--gpus", default=None,
                         help="GPU indices the scorer may use, e.g. 0 or 0,1 (default: as many of this "
                         "host's GPUs as the scale asks for)")
@@ -46,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.scoring.models import (
         ModelGateway,
         parse_model_roles,
+        require_known_roles,
+        require_roles,
         resolve_models,
         unbound_roles,
     )
@@ -56,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     names = list(discover()) if args.all else args.tasks
     if not names:
         raise ValueError("name a task (see `rdbench tasks`) or pass --all")
+    if args.repeats < 1:
+        raise ValueError("--repeats must be at least 1 (2 or more measure the noise)")
+    if args.instances < 1:
+        raise ValueError("--instances must be at least 1")
     if args.slurm:
         from rdbench.cli.slurm import check_on_slurm
 
@@ -66,6 +77,9 @@ def run(args: argparse.Namespace) -> int:
         if args.scale not in task.spec.scales:
             progress(f"{task.name}: no scale {args.scale!r}; skipped")
             continue
+        if not args.all:
+            require_known_roles([task.spec], args.scale, bindings)
+            require_roles(task.spec, args.scale, bindings)
         unbound = unbound_roles(task.spec, args.scale, bindings)
         if unbound and args.all:
             progress(f"{task.name}: needs model roles at {args.scale} "
@@ -82,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         report = asyncio.run(check_task(task, args.scale, args.repeats, args.instances,
                                         progress=progress, save=not args.no_save,
                                         models=ModelGateway(models) if models else None,
-                                        gpus=gpus, cpus=cores[:per_run_cores] or None))
+                                        gpus=gpus, cpus=cores[:per_run_cores] or None, force=args.force))
         reports.append(report)
         if not args.json:
             _print(report)
@@ -97,11 +111,20 @@ def _say_for(task: str, message: str) -> None:
 
 
 def _print(report: CheckReport) -> None:
-    status = "ok" if report.ok else "FAILED"
+    status = "ok" if report.ok else "NOT GOOD ENOUGH"
     print(f"{report.task} ({report.scale}): {status} in {report.seconds:.0f} s")
-    print(f"  starting  {report.starting}  (normalised {report.normalized_starting})")
-    print(f"  reference {report.reference}  (normalised {report.normalized_reference})")
-    if report.noise is not None:
-        print(f"  noise (std of transformed repeats) {report.noise:.4g}")
+    print(f"  starting  {report.starting}  (normalised {_num(report.normalized_starting)})")
+    print(f"  reference {report.reference}  (normalised {_num(report.normalized_reference)})")
+    q = report.quality
+    if q is not None:
+        print(f"  noise {_num(q.noise)}, spread {_num(q.spread)}, margin {_num(q.margin)} "
+              f"(normalised; bar {q.bar}); other load {_num(q.other_load_cores, 1)} of {q.cores} cores")
     for problem in report.problems:
         print(f"  problem: {problem}")
+    for warning in report.warnings:
+        print(f"  warning: {warning}")
+    print(f"  calibration: {report.storage}")
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"

@@ -31,5 +31,11 @@ def guarded(handler: Callable[[Any], int]) -> Callable[[Any], int]:
             return handler(args)
         except USER_ERRORS as error:
             return fail(str(error))
+        except Exception as error:
+            # Inspect's way of saying "bad input" (our registered tasks raise it too): its message
+            # alone, as Inspect's own CLI prints it; anything else is a bug and keeps its traceback
+            if type(error).__name__ == "PrerequisiteError":
+                return fail(" ".join(str(getattr(error, "message", error)).split()))
+            raise
 
     return run

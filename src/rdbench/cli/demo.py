@@ -113,10 +113,14 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.task.loader import load_task
 
     task = load_task(TASK)
-    if load_calibration(TASK, "mini") is None:
+    if load_calibration(TASK, "mini", version=task.spec.version) is None:
         progress(f"calibrating {TASK} on this machine (scores the starting and reference solutions)")
         report = asyncio.run(check_task(task, repeats=1, progress=progress))
-        progress(f"calibration: starting {report.starting:.1f} ms, reference {report.reference:.1f} ms")
+        if report.saved and report.starting is not None and report.reference is not None:
+            progress(f"calibration: starting {report.starting:.1f} ms, reference {report.reference:.1f} ms")
+        else:
+            progress(f"calibration not stored ({'; '.join(report.problems) or report.storage}); the run "
+                     f"is not normalised: `rdbench check {TASK}` on an idle machine fixes that")
     model_name = args.model or _default_model()
     with contextlib.ExitStack() as stack:
         model: Any = model_name

@@ -9,12 +9,19 @@ from rdbench.cli.common import guarded, progress
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``human`` subcommand."""
-    parser = subparsers.add_parser("human", help="do a task yourself in its sandbox, against the clock")
+    parser = subparsers.add_parser(
+        "human", help="do a task yourself in its sandbox, against the clock",
+        description="Shows you the task's instructions, then opens a shell in the task's sandbox (the "
+        "same one an agent gets) with score, score-log, status, instructions and submit on PATH and "
+        "the time left in the prompt; warns before the end and closes the shell when the time is up. "
+        "The run is logged like an agent's (compare with `rdbench report`).")
     parser.add_argument("task", help="task name or folder")
     parser.add_argument("--name", help="your name (the run's agent becomes human:<name>)")
     parser.add_argument("--scale", default="mini", help="task scale (default: mini)")
     parser.add_argument("--budget", help="working time, e.g. 30m (default: the scale's budget)")
     parser.add_argument("--log-dir", default="logs/human", help="where the Inspect log goes")
+    parser.add_argument("--warn-at", default="10m,1m",
+                        help="warn this long before the end, comma-separated (default 10m,1m)")
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
                         "codemodel at full scale); repeatable")
@@ -27,14 +34,20 @@ def run(args: argparse.Namespace) -> int:
 
     from rdbench.agents.human import human
     from rdbench.harness.task import make_task
-    from rdbench.scoring.models import parse_model_roles, require_roles
+    from rdbench.scoring.models import parse_model_roles, require_known_roles, require_roles
     from rdbench.task.loader import load_task
+    from rdbench.task.spec import parse_duration
 
     roles = parse_model_roles(args.model_role)
-    require_roles(load_task(args.task).spec, args.scale, roles)
+    spec = load_task(args.task).spec
+    require_known_roles([spec], args.scale, roles)
+    require_roles(spec, args.scale, roles)
+    if args.budget is not None:
+        parse_duration(args.budget)  # one line for a bad duration, before anything runs
+    warn_at = [parse_duration(w) for w in args.warn_at.split(",") if w.strip()]
     who = f"human:{args.name}" if args.name else "human"
-    task = make_task(args.task, scale=args.scale, budget=args.budget, solver=human(name=args.name),
-                     agent_name=who, progress=progress)
+    task = make_task(args.task, scale=args.scale, budget=args.budget,
+                     solver=human(name=args.name, warn_at=warn_at), agent_name=who, progress=progress)
     logs = inspect_eval(task, model="none", log_dir=args.log_dir, display="none", max_samples=1,
                         model_roles=dict(roles) or None)
     log = logs[0]

@@ -14,9 +14,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "report",
         help="normalised scores, score@k under time budgets, human percentiles, cost, plots",
-        description="Reads Inspect logs written by rdbench (files or folders), CSVs of score-log "
-        "entries (run_id, agent, task, elapsed_s, score[, cost_usd][, length_s]) or METR's per-run "
-        "RE-Bench .jsonl, and writes index.html, summary.md, summary.json and PNG plots.",
+        description="Reads Inspect logs written by rdbench (files or folders), run folders, CSVs of "
+        "score-log entries (run_id, agent, task, elapsed_s, score[, model][, task_version][, cost_usd]"
+        "[, length_s]) or METR's per-run RE-Bench .jsonl(.gz), and writes index.html, summary.md, "
+        "summary.json and PNG plots. Runs that no calibration normalises are left out and listed "
+        "with the command that calibrates them. An unreadable log is skipped with a warning; the "
+        "report of the rest is written and the exit code is 1.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, help="logs, folders, .csv or .jsonl files")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -34,14 +37,28 @@ def run(args: argparse.Namespace) -> int:
     from rdbench.analysis.data import AnalysisInputError, load_inputs
     from rdbench.analysis.report import write_report
 
+    if args.bootstrap < 0:
+        return fail("--bootstrap must be 0 (no intervals) or more")
+    skipped: list[str] = []
     try:
         budgets = [parse_duration(b) for b in args.budgets.split(",") if b.strip()]
-        runs = load_inputs(args.inputs, args.calibrations, progress=progress)
+        if not budgets or any(b <= 0 for b in budgets):
+            return fail(f"--budgets {args.budgets!r}: give positive durations, e.g. 30m,2h,8h")
+        runs = load_inputs(args.inputs, args.calibrations, progress=progress, skipped=skipped)
         if not runs:
-            return fail("no runs found in the inputs")
+            why = f" ({len(skipped)} skipped: {skipped[0]})" if skipped else ""
+            return fail(f"no runs found in the inputs{why}")
         write_report(runs, args.out, budgets, args.human, args.hourly_rate, args.bootstrap, args.seed,
-                     progress=progress)
+                     progress=progress, skipped=skipped)
     except AnalysisInputError as error:
         return fail(str(error))
-    print(f"report: {args.out / 'index.html'} (also summary.md, summary.json, PNG plots)", file=sys.stdout)
-    return 0
+    left_out = sum(1 for r in runs if r.uncalibrated)
+    notes = []
+    if left_out:
+        notes.append(f"{left_out} uncalibrated run{'' if left_out == 1 else 's'} left out (listed in the report)")
+    if skipped:
+        notes.append(f"{len(skipped)} unreadable input{'' if len(skipped) == 1 else 's'} skipped (see the "
+                     "warnings above)")
+    print(f"report: {args.out / 'index.html'} (also summary.md, summary.json, PNG plots)"
+          + (f"; {'; '.join(notes)}" if notes else ""), file=sys.stdout)
+    return 1 if skipped else 0

@@ -20,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "run",
         help="run an agent on a task (an Inspect eval) and print its score",
         description="Runs each TASK with an agent and model through Inspect AI, one Inspect log per "
-        "task (the transcript, the score log and the run record; open it with `inspect view`).",
+        "task (the transcript, the score log and the run record; open it with `inspect view`). The "
+        "logs name their task and arguments, so `inspect eval-retry LOG` or `rdbench run ... --resume` "
+        "completes an interrupted run. Warns before a task that has no calibration on this machine "
+        "(its runs are left out of reports until it has one); --calibrate calibrates it first.",
     )
     parser.add_argument("tasks", nargs="*", metavar="TASK",
                         help="task names or folders (several run one after another, or --max-tasks at once)")
@@ -54,9 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "million tokens) for the run's cost and --cost-limit; default: "
                         "$RDBENCH_PRICING, else the packaged table")
     parser.add_argument("--cost-limit", type=float, metavar="USD",
-                        help="stop a run when its model cost, priced with the pricing table, "
-                        "reaches this (rdbench's agents stop themselves; other agents get "
-                        "Inspect's cost_limit, which needs Inspect's own model cost data)")
+                        help="stop a run when its model cost reaches this (Inspect's cost_limit, with "
+                        "the pricing table's prices); refuses to start unless every model the run "
+                        "uses has a price")
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task needs (its services and scorer use it), "
                         "e.g. --model-role codemodel=openai/gpt-4o-mini; repeatable; "
@@ -65,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="argument of the agent, repeatable; the value is read as YAML, e.g. "
                         "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or "
                         "-S preset=codex")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="calibrate tasks that have no calibration on this machine first "
+                        "(`rdbench check`), instead of only warning")
     add_slurm_options(parser, runs=True)
     parser.set_defaults(handler=guarded(run))
 
@@ -135,50 +141,155 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
     return chosen
 
 
+def _check_counts(args: argparse.Namespace) -> None:
+    """Counts that must be at least 1: one line each, before anything runs."""
+    for flag, value in [("--instances", args.instances), ("--epochs", args.epochs),
+                        ("--max-samples", args.max_samples), ("--max-tasks", args.max_tasks)]:
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be at least 1 (got {value})")
+    if args.cost_limit is not None and not args.cost_limit > 0:
+        raise ValueError("--cost-limit must be a positive number of USD")
+    if args.budget is not None:
+        from rdbench.task.spec import parse_duration
+
+        parse_duration(args.budget)  # one line for a bad duration, before anything runs
+
+
+def _calibrations(
+    names: Sequence[str], scale: str, roles: dict[str, str], calibrate: bool, gpus: list[int] | None,
+) -> None:
+    """Warn about (or, with ``calibrate``, calibrate) every task that this machine has no
+    calibration of: its runs could not be normalised."""
+    import asyncio
+
+    from rdbench.scoring.calibration import load_calibration, missing_message
+    from rdbench.scoring.check import check_task
+    from rdbench.scoring.models import ModelGateway, resolve_models
+
+    for name in names:
+        task = load_task(name)
+        binding = {r.role: roles.get(r.role) or str(r.default) for r in task.spec.model_roles(scale)}
+        if load_calibration(task.name, scale, binding, version=task.spec.version) is not None:
+            continue
+        if not calibrate:
+            progress(f"warning: {missing_message(task.name, scale, task.spec.version, binding)} "
+                     "(or add --calibrate); until then its runs are not normalised and reports leave "
+                     "them out")
+            continue
+        progress(f"{task.name}: no calibration on this machine; calibrating it first (rdbench check)")
+        models = resolve_models(task.spec, scale, roles)
+        report = asyncio.run(check_task(task, scale, repeats=2, progress=progress, gpus=gpus,
+                                        models=ModelGateway(models) if models else None))
+        if not report.saved:
+            why = "; ".join(report.problems) or report.storage
+            raise ValueError(f"calibrating {task.name} failed: {why} (see `rdbench check {task.name}`; "
+                             "run without --calibrate to run uncalibrated)")
+
+
+def _matching_logs(log_dir: str, registry: str, task_args: dict[str, Any], model: str,
+                   roles: dict[str, str], epochs: int) -> list[Any]:
+    """Headers of the logs in ``log_dir`` of this same run (task, arguments, model, roles, epochs),
+    newest first."""
+    import json
+
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    wanted = json.dumps(task_args, sort_keys=True, default=str)
+    found = []
+    if not Path(log_dir).is_dir():
+        return []
+    for info in list_eval_logs(log_dir, recursive=False):
+        try:
+            header = read_eval_log(info, header_only=True)
+        except Exception:
+            continue  # an unreadable log is no run of ours
+        spec = header.eval
+        if spec.task_registry_name != registry or spec.model != model:
+            continue
+        if json.dumps(spec.task_args_passed or {}, sort_keys=True, default=str) != wanted:
+            continue
+        bound = {role: config.model for role, config in (spec.model_roles or {}).items()
+                 if not isinstance(config, list)}
+        if bound != roles or (spec.config.epochs or 1) != epochs:
+            continue
+        found.append(header)
+    return sorted(found, key=lambda h: h.eval.created, reverse=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
+    from inspect_ai import eval_retry
+    from inspect_ai._eval.registry import task_create
 
-    from rdbench.harness.agents import agent_or_default, agent_parameters
-    from rdbench.harness.task import make_task
-    from rdbench.scoring.models import parse_model_roles, require_roles
+    from rdbench.harness.agents import agent_parameters, check_agent_args
+    from rdbench.scoring.cost import load_pricing, register_pricing, unpriced
+    from rdbench.scoring.models import parse_model_roles, require_known_roles, require_roles
+    from rdbench.suite import registry_name
 
     if args.slurm:
         from rdbench.cli.slurm import run_on_slurm
 
         return run_on_slurm(args)
-    if args.resume:
-        raise ValueError("--resume resumes the runs of a Slurm plan: add --slurm (and its --shared folder)")
     if not args.model:
         raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
+    _check_counts(args)
     gpus = parse_gpus(args.gpus) if args.gpus is not None else None
     cpus = parse_cpus(args.cpus) if args.cpus is not None else None
     if args.pricing:
         use_pricing(args.pricing)
+    table = load_pricing()  # a missing $RDBENCH_PRICING is an error here, not "no prices"
     agent_args = parse_agent_args(args.agent_arg)
+    check_agent_args(args.agent, agent_args)
     model_roles = parse_model_roles(args.model_role)
-    inspect_cost_limit = None
+    names = select_tasks(args.tasks, args.tag)
+    specs = [load_task(name).spec for name in names]
+    require_known_roles(specs, args.scale, model_roles)
+    for spec in specs:  # every task's roles, before anything runs
+        require_roles(spec, args.scale, model_roles)
+    models = [args.model, *model_roles.values()]
     if args.cost_limit is not None:
-        if args.cost_limit <= 0:
-            raise ValueError("--cost-limit must be a positive number of USD")
-        # rdbench's agents enforce the limit with rdbench's pricing table and stop cleanly.
+        missing = unpriced(models, table)
+        if missing:
+            raise ValueError(f"--cost-limit: no price for {', '.join(missing)}, so its cost could not be "
+                             "limited: add it to a pricing table (MODEL: {input: USD, output: USD} per "
+                             "million tokens) and pass --pricing FILE")
+        # rdbench's agents also know the limit: they stop cleanly and show it in their budget notes
         if "cost_limit" in agent_parameters(args.agent):
             agent_args.setdefault("cost_limit", args.cost_limit)
-        else:
-            inspect_cost_limit = args.cost_limit
-    names = select_tasks(args.tasks, args.tag)
-    if args.max_tasks < 1:
-        raise ValueError("--max-tasks must be at least 1")
-    for name in names:  # every task's roles, before anything runs
-        require_roles(load_task(name).spec, args.scale, model_roles)
-    agent = agent_or_default(args.agent, **agent_args)
-    tasks = [make_task(name, scale=args.scale, budget=args.budget, solver=agent, instances=args.instances,
-                       seed=args.seed, agent_name=args.agent, gpus=gpus, progress=progress,
-                       cpus=cpus)
-             for name in names]
-    logs = inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
-                        max_samples=args.max_samples, max_tasks=args.max_tasks,
-                        cost_limit=inspect_cost_limit, model_roles=dict(model_roles) or None,
-                        model_args=parse_agent_args(args.model_arg))
+    register_pricing(table, models)
+    _calibrations(names, args.scale, model_roles, args.calibrate, gpus)
+    task_args = {k: v for k, v in {
+        "scale": args.scale, "budget": args.budget, "instances": args.instances, "seed": args.seed,
+        "agent": args.agent, "agent_args": agent_args or None, "gpus": gpus, "cpus": cpus,
+        "cost_limit": args.cost_limit,
+    }.items() if v is not None}
+    registries = [registry_name(name) for name in names]
+    retry: list[Any] = []
+    fresh: list[str] = []
+    for registry in registries:
+        same = _matching_logs(args.log_dir, registry, task_args, args.model, model_roles, args.epochs)
+        latest = same[0] if same else None
+        if latest is not None and latest.status != "success" and args.resume:
+            progress(f"{registry}: resuming {latest.location} ({latest.status}): only its missing samples run")
+            retry.append(latest)
+            continue
+        if latest is not None and latest.status == "success" and args.resume:
+            progress(f"{registry}: {latest.location} is complete; nothing to resume")
+            continue
+        if latest is not None and latest.status != "success":
+            progress(f"{registry}: an unfinished log of this same run exists ({latest.location}); "
+                     "add --resume to complete only its missing samples")
+        fresh.append(registry)
+    logs: list[Any] = []
+    if retry:
+        logs += eval_retry(retry, log_dir=args.log_dir, max_samples=args.max_samples,
+                           max_tasks=args.max_tasks)
+    if fresh:
+        tasks = [task_create(registry, **task_args) for registry in fresh]
+        logs += inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
+                             max_samples=args.max_samples, max_tasks=args.max_tasks,
+                             model_roles=dict(model_roles) or None,
+                             model_args=parse_agent_args(args.model_arg))
     return print_results(logs)
 
 
@@ -190,6 +301,7 @@ def print_results(logs: Sequence[object]) -> int:
     from rdbench.agents.cli import describe_cli_run
 
     code = 0
+    shown = ""
     for log in logs:
         assert isinstance(log, EvalLog)
         print(f"\nlog: {Path(log.location).resolve() if log.location else '(not written)'}")
@@ -203,6 +315,13 @@ def print_results(logs: Sequence[object]) -> int:
                 print(f"  {sample.id}: no score ({sample.error.message if sample.error else 'not scored'})")
                 continue
             record = (score.metadata or {}).get("rdbench", {})
+            if record:
+                from rdbench.scoring.identity import identity
+
+                who = identity(str(record.get("agent")), record.get("agent_options"), record.get("model"))
+                if who != shown:
+                    print(f"agent: {who}")
+                    shown = who
             value = score.value if isinstance(score.value, float) else float("nan")
             norm = "n/a" if math.isnan(value) else f"{value:.3f}"
             cost = record.get("cost_usd")

@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     cores, per_run = cpu_plan(args.scale, spec.scale(args.scale).cpus, None, progress)
     result = asyncio.run(score_workspace(mat, folder.resolve(), env, seed=args.seed, gpus=gpus,
                                          cpus=cores[:per_run] or None, models=models))
-    calibration = load_calibration(task.name, args.scale)
+    calibration = load_calibration(task.name, args.scale, None if models is None else models.binding(),
+                                   version=spec.version)
     normalised = None
     if result.value is not None and calibration is not None:
         normalised = normalise(result.value, calibration.starting, calibration.reference, spec.scoring.transform)

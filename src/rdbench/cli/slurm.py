@@ -35,8 +35,9 @@ def add_options(parser: argparse.ArgumentParser, runs: bool) -> None:
         group.add_argument("--mem-gb", type=float,
                            help="memory per job in GB (default: the scale's memory x --runs-at-once + 4)")
         group.add_argument("--resume", action="store_true",
-                           help="with --slurm: submit the runs of a plan in --shared that did not finish (the same command "
-                           "again does the same); without TASK, of every plan there")
+                           help="complete what did not finish: without --slurm, the unfinished Inspect log of "
+                           "this same run in --log-dir (only its missing samples run); with --slurm, the runs "
+                           "of a plan in --shared that did not finish (without TASK, of every plan there)")
         group.add_argument("--wait", action="store_true", help="wait until the jobs have ended")
         group.add_argument("--dry-run", action="store_true", help="say what would be submitted, submit nothing")
     else:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from rdbench.cli.common import guarded
-from rdbench.scoring.calibration import load_calibration
+from rdbench.scoring.calibration import check_command, load_calibration
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import discover, load_task
 from rdbench.task.spec import format_duration
@@ -29,15 +29,17 @@ def rows() -> list[dict[str, object]]:
             continue
         for scale, spec in task.spec.scales.items():
             roles = [r.role for r in task.spec.model_roles(scale)]
-            cal = None if roles else load_calibration(task.name, scale)
+            cal = None if roles else load_calibration(task.name, scale, version=task.spec.version)
             out.append({
                 "task": task.name,
+                "version": task.spec.version,
                 "scale": scale,
                 "budget": format_duration(spec.time_budget),
                 "resources": f"{spec.cpus} cpu, {spec.memory_gb:g} GB" + (f", {spec.gpus} gpu" if spec.gpus else ""),
                 "kind": "family" if task.is_family else "task",
                 "scoring": f"{task.spec.scoring.direction}/{task.spec.scoring.aggregation}",
-                "calibrated": None if cal is None else {"starting": cal.starting, "reference": cal.reference},
+                "calibrated": None if cal is None else {"starting": cal.starting, "reference": cal.reference,
+                                                        "noise": cal.noise},
                 "model_roles": roles,
             })
     return out
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(table, indent=2))
         return 0
-    header = f"{'task':<20} {'scale':<6} {'budget':<7} {'kind':<7} {'scoring':<12} {'resources':<22} calibration"
+    header = f"{'task':<20} {'ver':<4} {'scale':<6} {'budget':<7} {'kind':<7} {'scoring':<12} {'resources':<22} calibration"
     print(header)
     print("-" * len(header))
     for row in table:
@@ -56,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{row['task']:<20} INVALID: {row['error']}")
             continue
         cal = row["calibrated"]
-        cal_text = "not calibrated (rdbench check)" if cal is None else (
+        cal_text = f"not calibrated ({check_command(str(row['task']), str(row['scale']))})" if cal is None else (
             f"starting {cal['starting']:.4g}, reference {cal['reference']:.4g}"  # type: ignore[index]
         )
         if row["model_roles"]:
             roles = ", ".join(row["model_roles"])  # type: ignore[arg-type]
             cal_text = f"needs --model-role {roles}=MODEL; calibrated per model"
-        print(f"{row['task']!s:<20} {row['scale']!s:<6} {row['budget']!s:<7} {row['kind']!s:<7} "
+        print(f"{row['task']!s:<20} {row['version']!s:<4} {row['scale']!s:<6} {row['budget']!s:<7} {row['kind']!s:<7} "
               f"{row['scoring']!s:<12} {row['resources']!s:<22} {cal_text}")
     return 0

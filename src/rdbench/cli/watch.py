@@ -54,7 +54,8 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
         raw = info.raw_score
     # this machine's calibration now: the one the run's final record will be normalised with; a
     # batch job's run is normalised with its node's, which it recorded when it started
-    calibration = info.calibration if info.job else load_calibration(info.task, info.scale, info.task_models)
+    calibration = info.calibration if info.job else load_calibration(info.task, info.scale, info.task_models,
+                                                                     version=info.task_version)
     normalised = None
     if raw is not None and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, info.transform)

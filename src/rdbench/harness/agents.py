@@ -71,3 +71,30 @@ def agent_or_default(name: str, **kwargs: Any) -> Agent | Solver | None:
         if name != "react" or _lookup(name) is not None:
             raise
         return None
+
+
+def check_agent_args(name: str, arguments: dict[str, Any]) -> None:
+    """Fail before anything runs when an argument is one the agent does not take.
+
+    Raises:
+        ValueError: Names the unknown arguments and those the agent takes.
+    """
+    import inspect
+
+    from inspect_ai._util.registry import registry_lookup
+
+    found = _lookup(name)
+    if found is None or not arguments:
+        return
+    factory = registry_lookup(found[0], found[1])
+    try:
+        parameters = inspect.signature(factory).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(arguments) - set(parameters))
+    if unknown:
+        known = ", ".join(sorted(parameters)) or "none"
+        raise ValueError(f"agent {name} has no option {', '.join(repr(u) for u in unknown)} "
+                         f"(its options: {known})")

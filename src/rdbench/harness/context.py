@@ -52,6 +52,9 @@ class RunContext:
     time_budget_s: float
     score_log: ScoreLog
     agent: str = "unknown"
+    agent_options: dict[str, Any] = field(default_factory=dict)
+    solver_name: str | None = None
+    instructions: str = ""
     gpus: list[int] = field(default_factory=list)
     cpus: list[int] = field(default_factory=list)
     integrity_before: dict[str, str] = field(default_factory=dict)
@@ -148,6 +151,13 @@ class RunContext:
             "score_calls": len(self.score_log.entries),
             "submitted": self.submitted,
         }
+
+
+def model_name(state: Any) -> str | None:
+    """The model a sample's agent runs with (``TaskState.model``); None for a run without one (a
+    person's)."""
+    name = str(getattr(state, "model", "") or "")
+    return None if name in ("", "none", "none/none") else name
 
 
 def activate(run: RunContext) -> None:

@@ -19,10 +19,12 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, release
+from rdbench.harness.context import RUN_ID_KEY, RunContext, current_run, model_name, release
 from rdbench.scoring.calibration import load_calibration
-from rdbench.scoring.cost import usage_cost
+from rdbench.scoring.cost import recorded_cost, usage_cost
+from rdbench.scoring.identity import display_name
 from rdbench.scoring.integrity import compare, hash_files
+from rdbench.scoring.machine import machine_record
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import aggregate, normalise
 from rdbench.scoring.provenance import provenance
@@ -42,7 +44,7 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
     integrity = compare(run.integrity_before, after)
     chosen = aggregate(entries, scoring.direction, scoring.aggregation)
     raw = chosen.value if chosen is not None else None
-    calibration = load_calibration(run.task.name, run.scale, run.model_binding)
+    calibration = load_calibration(run.task.name, run.scale, run.model_binding, version=spec.version)
     normalised = None
     if integrity.ok and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, scoring.transform)
@@ -54,9 +56,10 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         from inspect_ai.model._model import sample_model_usage
 
         usage = sample_model_usage()
-        cost = usage_cost(usage) if usage else None
+        cost = recorded_cost(usage) if usage else None
     except Exception:
         cost = None
+    agent, options = _agent_that_ran(run)
     return RunRecord(
         run_id=run.run_id,
         slot=None if run.info is None else run.info.slot,
@@ -64,7 +67,10 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         task_version=spec.version,
         scale=run.scale,
         instance=run.materialized.instance,
-        agent=run.agent,
+        agent=agent,
+        agent_options=options,
+        model=None if state is None else model_name(state),
+        machine=machine_record(),
         direction=scoring.direction,
         transform=scoring.transform_json(),
         aggregation=scoring.aggregation,
@@ -83,6 +89,35 @@ async def final_record(run: RunContext, state: TaskState | None = None) -> RunRe
         task_model_cost_usd=None if run.models is None else _task_model_cost(run.models),
         provenance=provenance(run.materialized, run.environment),
     )
+
+
+def _agent_that_ran(run: RunContext) -> tuple[str, dict[str, Any]]:
+    """The agent as the task named it, unless Inspect ran another solver in its place (``inspect
+    eval --solver``): then that one, by its name (its arguments are in the log's ``eval.solver_args``)."""
+    try:
+        from inspect_ai._util.registry import registry_unqualified_name
+        from inspect_ai.log._samples import sample_active
+
+        active = sample_active()
+        ran = None if active is None else active.agent_name
+    except Exception:
+        return run.agent, run.agent_options
+    if ran and run.solver_name and ran != registry_unqualified_name(run.solver_name):
+        return _qualified(ran), {}
+    return run.agent, run.agent_options
+
+
+def _qualified(unqualified: str) -> str:
+    """The registry name shown for an agent Inspect knows by its unqualified name (rdbench's own
+    first, then Inspect's built-ins), as reports show the log's ``eval.solver``."""
+    from inspect_ai._util.registry import registry_info, registry_lookup
+
+    for candidate in (f"rdbench/{unqualified}", unqualified):
+        for kind in ("agent", "solver"):
+            found = registry_lookup(kind, candidate)
+            if found is not None:
+                return display_name(str(registry_info(found).name))
+    return unqualified
 
 
 def _task_model_cost(models: ModelGateway) -> float | None:

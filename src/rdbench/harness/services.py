@@ -111,6 +111,8 @@ def make_handler(
                     f"{format_duration(status['remaining_s'])} left of "
                     f"{format_duration(status['time_budget_s'])}; {status['score_calls']} score calls")
             return {"output": text, "exit_code": 0, "status": status}
+        if op == "instructions":
+            return {"output": run.instructions or "(no instructions recorded)", "exit_code": 0}
         if op == "submit":
             run.submitted = True
             if on_submit is not None:
@@ -118,7 +120,7 @@ def make_handler(
             return {"output": "submitted: the run ends now", "exit_code": 0}
         if op in services:
             return await call_service(run, services[op], args)
-        known = ", ".join(["score", "score-log", "status", "submit", *services])
+        known = ", ".join(["score", "score-log", "status", "submit", "instructions", *services])
         return {"output": f"unknown command {op!r}; available: {known}", "exit_code": 127}
 
     return handle

@@ -16,7 +16,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 from inspect_ai.tool import bash, python
 from inspect_ai.util import store
 
-from rdbench.harness.context import RUN_ID_KEY, RunContext, activate, current_run
+from rdbench.harness.context import RUN_ID_KEY, RunContext, activate, current_run, model_name
 from rdbench.harness.scorer import rdbench_scorer
 from rdbench.harness.services import make_handler, service_wrappers
 from rdbench.harness.tools import score, score_log
@@ -32,8 +32,11 @@ from rdbench.sandbox.api import (
     sandbox_spec,
 )
 from rdbench.scoring.calibration import load_calibration
+from rdbench.scoring.cost import register_pricing
+from rdbench.scoring.identity import behaviour_options, display_name
 from rdbench.scoring.integrity import hash_files
 from rdbench.scoring.log import ScoreLog
+from rdbench.scoring.machine import machine_record
 from rdbench.scoring.models import ModelGateway, resolve_models
 from rdbench.scoring.runs import LOG_FILE, new_info, read_run, runs_dir, write_info
 from rdbench.task.assets import Materialized, materialize
@@ -67,6 +70,7 @@ def make_task(
     gpus: list[int] | None = None,
     progress: Callable[[str], None] | None = None,
     cpus: list[int] | None = None,
+    cost_limit: float | None = None,
 ) -> Task:
     """Build the Inspect task for one rdbench task at one scale.
 
@@ -84,8 +88,11 @@ def make_task(
         cpus: Host cores the samples may use; this process's (its CPU affinity) when None. Each
             sample takes the scale's ``cpus`` of these for its lifetime, exclusively (its scorer
             runs on the same); samples wait for free ones.
+        cost_limit: USD per sample (Inspect's ``cost_limit``: every model the run uses must have a
+            price, see :func:`rdbench.scoring.cost.register_pricing`).
     """
     ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
+    register_pricing()  # Inspect prices runs (and enforces cost_limit) with rdbench's table
     loaded = task if isinstance(task, LoadedTask) else load_task(task)
     spec = loaded.spec
     scale_spec = spec.scale(scale)
@@ -117,22 +124,26 @@ def make_task(
         cpu_pool=cpu_pool if cpus_per_sample else [],
         env={"RDBENCH_EXTRA_PATH": SERVICES_TARGET} if spec.services else {},
     )
-    name = agent_name or _solver_name(solver)
+    chosen = solver if solver is not None else default_solver()
+    solver_name = _solver_name(chosen)
+    name = agent_name or display_name(solver_name)
+    options = _agent_options(chosen) if solver is not None else {}  # the harness's own default
     metrics = _family_metrics(loaded)
     return Task(
         dataset=MemoryDataset(samples, name=loaded.name),
-        setup=rdbench_setup(name),
-        solver=solver if solver is not None else default_solver(),
+        setup=rdbench_setup(name, options, solver_name),
+        solver=chosen,
         scorer=rdbench_scorer(),
         metrics=metrics,
         cleanup=_cleanup,
         sandbox=sandbox_spec(request),
         working_limit=int(budget_s),
         time_limit=int(budget_s * 2 + 900),
+        cost_limit=cost_limit,
         name=loaded.name,
         version=spec.version,
         metadata={"rdbench_task": loaded.name, "rdbench_scale": scale, "rdbench_budget_s": budget_s,
-                  "rdbench_agent": name},
+                  "rdbench_agent": name, "rdbench_agent_options": options},
     )
 
 
@@ -171,14 +182,20 @@ def _sample(
     )
 
 
-def _solver_name(solver: Solver | Agent | None) -> str:
-    if solver is None:
-        return "react"
+def _solver_name(solver: Solver | Agent) -> str:
+    """The solver's registry name (``rdbench/aide``, ``inspect_ai/react``), else its Python name."""
     from inspect_ai._util.registry import is_registry_object, registry_info
 
     if is_registry_object(solver):
         return str(registry_info(solver).name)
-    return getattr(solver, "__name__", type(solver).__name__)
+    return str(getattr(solver, "__name__", type(solver).__name__))
+
+
+def _agent_options(solver: Solver | Agent) -> dict[str, Any]:
+    """The arguments the solver was created with that change how it behaves."""
+    from inspect_ai._util.registry import is_registry_object, registry_params
+
+    return behaviour_options(dict(registry_params(solver))) if is_registry_object(solver) else {}
 
 
 def _family_metrics(loaded: LoadedTask) -> list[Any] | None:
@@ -192,8 +209,17 @@ def _family_metrics(loaded: LoadedTask) -> list[Any] | None:
 
 
 @solver
-def rdbench_setup(agent_name: str) -> Solver:
-    """Prepare the run: its context, the host services socket, and the integrity baseline."""
+def rdbench_setup(
+    agent_name: str, agent_options: dict[str, Any] | None = None, solver_name: str | None = None
+) -> Solver:
+    """Prepare the run: its context, the host services socket, and the integrity baseline.
+
+    Args:
+        agent_name: The agent as recorded (e.g. ``aide``, ``human:alice``).
+        agent_options: Its behaviour-changing arguments.
+        solver_name: The registry name of the task's solver: when another solver runs instead
+            (``inspect eval --solver``), the scorer records that one.
+    """
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         meta = state.metadata
@@ -218,6 +244,9 @@ def rdbench_setup(agent_name: str) -> Solver:
             time_budget_s=float(meta["rdbench_budget_s"]),
             score_log=ScoreLog(run_dir / LOG_FILE),
             agent=agent_name,
+            agent_options=dict(agent_options or {}),
+            solver_name=solver_name,
+            instructions=state.input_text,
             gpus=list(env.gpus),
             cpus=list(env.cpus),
             store=store(),
@@ -227,13 +256,15 @@ def rdbench_setup(agent_name: str) -> Solver:
             run.integrity_before = hash_files(workspace, loaded.spec.scoring.protected_files)
         scoring = loaded.spec.scoring
         run.info = new_info(
-            run_id=run_id, slot=meta.get(SLOT_METADATA_KEY), task=loaded.name, task_version=loaded.spec.version, scale=mat.scale,
-            instance=mat.instance, agent=agent_name, model=str(state.model),
-            task_models=run.model_binding,
+            run_id=run_id, slot=meta.get(SLOT_METADATA_KEY), task=loaded.name,
+            task_version=loaded.spec.version, scale=mat.scale,
+            instance=mat.instance, agent=agent_name, agent_options=run.agent_options,
+            model=model_name(state), machine=machine_record(), task_models=run.model_binding,
             direction=scoring.direction, aggregation=scoring.aggregation,
             transform=scoring.transform_json(),
             time_budget_s=run.time_budget_s,
-            calibration=load_calibration(loaded.name, mat.scale, run.model_binding),
+            calibration=load_calibration(loaded.name, mat.scale, run.model_binding,
+                                         version=loaded.spec.version),
         )
         write_info(run_dir, run.info)
         activate(run)

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 log = logging.getLogger(__name__)
-CLIENT_COMMANDS = ("score", "score-log", "status", "submit")
+CLIENT_COMMANDS = ("score", "score-log", "status", "submit", "instructions")
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 

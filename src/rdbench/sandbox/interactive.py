@@ -45,13 +45,15 @@ def shell_command(process: SandboxProcess, shell: str = "/bin/bash") -> tuple[li
              if os.readlink(f"/proc/{target}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
     nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
+    # a non-interactive bash unsets PS1 from its environment: export it again just before the
+    # interactive shell starts
     argv = [nsenter, "-t", str(target), *flags, "--preserve-credentials", "-r",
-            shell, "-c", f"cd {WORKSPACE} && exec {shell} -i"]
+            shell, "-c", f'cd {WORKSPACE} && export PS1="$RDBENCH_PS1" && exec {shell} -i']
     env = dict(process.env)
     extra_path = env.get("RDBENCH_EXTRA_PATH")
     if extra_path:
         env["PATH"] = f"{extra_path}:{env.get('PATH', '/usr/bin:/bin')}"
-    env.update({"TERM": os.environ.get("TERM", "xterm"), "PS1": "[rdbench] \\w$ "})
+    env.update({"TERM": os.environ.get("TERM", "xterm"), "RDBENCH_PS1": "[rdbench] \\w$ "})
     return process.cgroups.wrap(argv), env
 
 
@@ -68,11 +70,27 @@ class PtyShell:
     the Inspect process), and :meth:`kill` can end every process the person started (by session id).
     """
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, extra_env: dict[str, str] | None = None) -> None:
+        """Run ``command`` (a sandbox's connection command) on a new pty.
+
+        Args:
+            command: The shell command line that opens a shell in the sandbox.
+            extra_env: Variables for the shell (``PS1`` and ``PROMPT_COMMAND`` for a clock). A
+                connection command starting with ``env -i`` (a clean environment, as this sandbox's
+                is) gets them right after it; any other runs with them in its environment.
+        """
         import pty
 
+        extra = dict(extra_env or {})
+        if "PS1" in extra:  # a non-interactive bash drops PS1: the shell exports it from here
+            extra["RDBENCH_PS1"] = extra.pop("PS1")
+        tokens = shlex.split(command)
+        if extra and tokens[:2] == ["env", "-i"]:
+            # after the command's own assignments, so that these win
+            at = next((i for i in range(2, len(tokens)) if "=" not in tokens[i]), len(tokens))
+            command = shlex.join([*tokens[:at], *(f"{k}={v}" for k, v in extra.items()), *tokens[at:]])
         argv = ["/bin/sh", "-c", command]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **extra}
         self.master, slave = pty.openpty()
         self.proc = subprocess.Popen(argv, env=env, stdin=slave, stdout=slave, stderr=slave,
                                      start_new_session=True, preexec_fn=_take_terminal)

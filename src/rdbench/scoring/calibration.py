@@ -1,9 +1,11 @@
 """Calibration: the starting and reference solutions' scores on this machine (``rdbench check``).
 
-Stored as JSON under ``<cache>/calibrations/<task>/<scale>-<fingerprint>[-<models>].json``; runs
-record the calibration that normalised them. A task whose scorer uses models (``models:`` in
-``task.yaml``) is calibrated per binding of those roles: its scores depend on the model as much as
-on the machine, so ``<models>`` is a hash of the role -> model binding.
+Stored as JSON under ``<cache>/calibrations/<task>/<scale>-v<version>-<fingerprint>[-<models>].json``;
+runs record the calibration that normalised them. The task's version is part of the key: a task
+whose version changed is a different benchmark, and a calibration of the old version never
+normalises runs of the new one. A task whose scorer uses models (``models:`` in ``task.yaml``) is
+calibrated per binding of those roles: its scores depend on the model as much as on the machine, so
+``<models>`` is a hash of the role -> model binding.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import statistics
 import time
 from pathlib import Path
@@ -31,32 +34,93 @@ def calibrations_dir() -> Path:
     return Path(override) if override else cache_dir() / "calibrations"
 
 
+def _models_suffix(models: dict[str, str] | None) -> str:
+    if not models:
+        return ""
+    binding = json.dumps(sorted(models.items()))
+    return "-" + hashlib.sha256(binding.encode()).hexdigest()[:12]
+
+
+def _safe_version(version: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._+]", "_", version)
+
+
 def calibration_path(
-    task: str, scale: str, fingerprint: str | None = None, models: dict[str, str] | None = None
+    task: str, scale: str, version: str, fingerprint: str | None = None,
+    models: dict[str, str] | None = None,
 ) -> Path:
-    """Where the calibration of ``task`` at ``scale`` on a machine (and model binding) lives."""
+    """Where the calibration of ``task`` (at ``version`` and ``scale``) on a machine (and model
+    binding) lives."""
     fp = fingerprint or machine_fingerprint()
-    suffix = ""
-    if models:
-        binding = json.dumps(sorted(models.items()))
-        suffix = "-" + hashlib.sha256(binding.encode()).hexdigest()[:12]
-    return calibrations_dir() / task / f"{scale}-{fp}{suffix}.json"
+    name = f"{scale}-v{_safe_version(version)}-{fp}{_models_suffix(models)}.json"
+    return calibrations_dir() / task / name
 
 
-def load_calibration(task: str, scale: str, models: dict[str, str] | None = None) -> Calibration | None:
-    """The stored calibration for this machine (and model binding), or None."""
-    path = calibration_path(task, scale, models=models)
-    if not path.exists():
-        return None
+def _read(path: Path) -> Calibration | None:
     try:
         return Calibration.model_validate(json.loads(path.read_text()))
-    except ValueError:
+    except (OSError, ValueError):
         return None
+
+
+def load_calibration(
+    task: str, scale: str, models: dict[str, str] | None = None, *, version: str,
+    fingerprint: str | None = None,
+) -> Calibration | None:
+    """The stored calibration of ``task`` at ``version`` for this machine (or the machine with
+    ``fingerprint``) and model binding, or None. A calibration of another version never matches."""
+    path = calibration_path(task, scale, version, fingerprint, models)
+    if not path.exists():
+        return None
+    calibration = _read(path)
+    if calibration is None or calibration.task_version != version or calibration.task != task:
+        return None
+    return calibration
+
+
+def other_versions(
+    task: str, scale: str, version: str, models: dict[str, str] | None = None,
+    fingerprint: str | None = None,
+) -> list[str]:
+    """Versions of ``task`` other than ``version`` that this machine has a calibration of (files
+    from before versions were part of the key count as their recorded version)."""
+    fp = fingerprint or machine_fingerprint()
+    folder = calibrations_dir() / task
+    found: set[str] = set()
+    if folder.is_dir():
+        for path in folder.glob(f"{scale}-*{fp}{_models_suffix(models)}.json"):
+            calibration = _read(path)
+            if calibration is not None and calibration.fingerprint == fp and calibration.task_version != version:
+                found.add(calibration.task_version)
+    return sorted(found)
+
+
+def missing_message(
+    task: str, scale: str, version: str, models: dict[str, str] | None = None,
+) -> str:
+    """Why this machine has no calibration of ``task`` at ``version``, and the command that fixes it."""
+    command = check_command(task, scale, models)
+    older = other_versions(task, scale, version, models)
+    if older:
+        return (f"{task} ({scale}) is version {version}; this machine's calibration is of version "
+                f"{', '.join(older)}, which does not normalise it: run `{command}`")
+    return f"{task} ({scale}) has no calibration on this machine: run `{command}`"
+
+
+def check_command(task: str, scale: str, models: dict[str, str] | None = None) -> str:
+    """The ``rdbench check`` command line that calibrates ``task`` at ``scale`` (and binding)."""
+    parts = ["rdbench", "check", task]
+    if scale != "mini":
+        parts += ["--scale", scale]
+    for role, model in sorted((models or {}).items()):
+        parts += ["--model-role", f"{role}={model}"]
+    return " ".join(parts)
 
 
 def save_calibration(calibration: Calibration) -> Path:
-    path = calibration_path(calibration.task, calibration.scale, calibration.fingerprint,
-                            calibration.models)
+    """Store ``calibration`` (atomically) under its key; returns the path."""
+    path = calibration_path(calibration.task, calibration.scale, calibration.task_version,
+                            calibration.fingerprint, calibration.models)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(calibration.model_dump_json(indent=2))
@@ -93,8 +157,14 @@ def make_calibration(
     transform: Transform,
     seconds: float,
     models: dict[str, str] | None = None,
+    groups: list[list[float | None]] | None = None,
 ) -> Calibration:
-    """Build a calibration record from repeated scores."""
+    """Build a calibration record from repeated scores.
+
+    ``groups`` are the sets of repeats of one solution (one instance's starting solution, one
+    instance's reference, ...) whose pooled spread is the noise; by default the starting and the
+    reference values are one group each.
+    """
     return Calibration(
         models=dict(models or {}),
         task=task,
@@ -104,7 +174,7 @@ def make_calibration(
         reference=summarise(reference_values),
         starting_values=[v for v in starting_values if v is not None],
         reference_values=[v for v in reference_values if v is not None],
-        noise=noise([starting_values, reference_values], transform),
+        noise=noise(groups if groups is not None else [starting_values, reference_values], transform),
         fingerprint=machine_fingerprint(),
         machine=machine_description(),
         created=time.time(),

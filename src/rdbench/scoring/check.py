@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import statistics
 import tempfile
@@ -11,11 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
-from rdbench.scoring.normalise import is_better, normalise
+from rdbench.scoring.machine import LoadMeter
+from rdbench.scoring.normalise import Transform, is_better, normalise
 from rdbench.scoring.provenance import provenance
+from rdbench.scoring.quality import NOISE_BAR, CheckQuality, judge, stored_noise
+from rdbench.scoring.record import Calibration
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
@@ -41,6 +45,10 @@ class CheckReport(BaseModel):
     previous_calibration: bool = False
     ok: bool = True
     problems: list[str] = []
+    warnings: list[str] = []
+    quality: CheckQuality | None = None
+    saved: bool = False
+    storage: str = Field(default="", description="what became of the new calibration, and why")
     messages: dict[str, str] = {}
 
 
@@ -73,17 +81,22 @@ async def check_task(
     models: ModelGateway | None = None,
     gpus: list[int] | None = None,
     cpus: list[int] | None = None,
+    force: bool = False,
 ) -> CheckReport:
-    """Calibrate ``task``: score starting and reference ``repeats`` times each; store the result.
+    """Calibrate ``task``: score starting and reference ``repeats`` times each; judge the result
+    (noise, spread of the repeats, margin between the solutions, agreement with the stored
+    calibration, other load on the machine); store it when it is good enough.
 
     ``gpus`` and ``cpus`` are what the scorer runs on: one run's share (the scale's GPUs and cores),
     so that the calibration measures what a run's scoring measures.
 
     The normalised values in the report use the calibration stored before this check, when one
-    exists, so a second check shows how stable the task's scores are on this machine.
+    exists, so a second check shows how stable the task's scores are on this machine. A calibration
+    that fails its judgement, or is noisier than a good stored one, is not stored unless ``force``.
     """
     say = progress or (lambda message: None)
     started = time.monotonic()
+    meter = LoadMeter()
     env = ensure_environment(task.spec.environment, say)
     family = task.spec.family
     seeds: list[int | None] = [None] if family is None else [family.seed + i for i in range(instances)]
@@ -111,7 +124,7 @@ async def check_task(
             reference.append(r_vals)
     return _report(task, scale, repeats, len(seeds), starting, reference, messages,
                    time.monotonic() - started, save, None if models is None else models.binding(),
-                   provenance(mat, env))
+                   provenance(mat, env), other_load=meter.other_cores(), force=force)
 
 
 def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:
@@ -135,6 +148,8 @@ def _report(
     save: bool,
     models: dict[str, str] | None = None,
     origin: dict[str, Any] | None = None,
+    other_load: float | None = None,
+    force: bool = False,
 ) -> CheckReport:
     scoring = task.spec.scoring
     ys = _mean_of_medians(starting)
@@ -146,7 +161,7 @@ def _report(
         problems.append("the reference solution did not get a valid score on every repeat")
     if ys is not None and yr is not None and not is_better(yr, ys, scoring.direction):
         problems.append(f"the reference ({yr:.6g}) does not beat the starting solution ({ys:.6g})")
-    previous = load_calibration(task.name, scale, models)
+    previous = load_calibration(task.name, scale, models, version=task.spec.version)
     base_s, base_r = (previous.starting, previous.reference) if previous else (ys, yr)
     norm: dict[str, Any] = {"s": None, "r": None}
     if base_s is not None and base_r is not None:
@@ -155,13 +170,21 @@ def _report(
     flat_s = [v for vals in starting for v in vals]
     flat_r = [v for vals in reference for v in vals]
     calibration = None
+    quality = None
     if not problems and ys is not None and yr is not None:
         calibration = make_calibration(task.name, task.spec.version, scale, flat_s, flat_r,
-                                       scoring.transform, seconds, models)
+                                       scoring.transform, seconds, models, groups=[*starting, *reference])
+        quality = judge(starting, reference, calibration.model_copy(update={"starting": ys, "reference": yr}),
+                        scoring.transform, previous, other_load, os.cpu_count())
         calibration = calibration.model_copy(update={"starting": ys, "reference": yr,
-                                                     "provenance": origin or {}})
-        if save:
-            save_calibration(calibration)
+                                                     "provenance": origin or {},
+                                                     "quality": quality.model_dump(mode="json")})
+        problems += quality.problems
+    saved, storage = False, "not stored (--no-save)"
+    if calibration is not None and save:
+        saved, storage = _store(calibration, quality, previous, scoring.transform, force, task.name)
+    elif save:
+        storage = "nothing to store: the solutions did not both score"
     return CheckReport(
         task=task.name,
         scale=scale,
@@ -176,5 +199,32 @@ def _report(
         previous_calibration=previous is not None,
         ok=not problems,
         problems=problems,
+        warnings=[] if quality is None else quality.warnings,
+        quality=quality,
+        saved=saved,
+        storage=storage,
         messages=messages,
     )
+
+
+def _store(
+    calibration: Calibration, quality: CheckQuality | None, previous: Calibration | None,
+    transform: Transform, force: bool, name: str,
+) -> tuple[bool, str]:
+    """Store the new calibration unless it is worse than what is stored; (stored?, why)."""
+    if force:
+        save_calibration(calibration)
+        return True, "stored (--force)"
+    if quality is not None and not quality.ok:
+        kept = "the stored calibration is kept" if previous is not None else "nothing is stored"
+        return False, (f"not stored: it failed its checks, so {kept} (`rdbench check {name} --force` "
+                       "stores it anyway)")
+    if previous is not None:
+        old = stored_noise(previous, transform)
+        new = None if quality is None else quality.noise
+        if old is not None and old <= NOISE_BAR and (new is None or new > old):
+            shown = "not measured" if new is None else f"{new:.3f}"
+            return False, (f"not stored: the stored calibration is as good and less noisy (noise "
+                           f"{old:.3f}, this check {shown}); --force replaces it")
+    save_calibration(calibration)
+    return True, "stored" + (" (replaces the previous one)" if previous is not None else "")

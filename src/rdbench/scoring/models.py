@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from inspect_ai.model import (
@@ -236,6 +236,24 @@ def require_roles(spec: TaskSpec, scale: str, bound: Mapping[str, object]) -> No
     """
     for role in unbound_roles(spec, scale, bound):
         raise ModelRoleError(_unbound_message(spec, scale, role))
+
+
+def require_known_roles(specs: Sequence[TaskSpec], scale: str, bound: Mapping[str, object]) -> None:
+    """Fail when a bound role (``--model-role``) is one that none of ``specs`` uses at ``scale``: a
+    mistyped role would otherwise be ignored.
+
+    Raises:
+        ModelRoleError: Names the role and the roles the tasks do use.
+    """
+    used = {r.role for spec in specs for r in spec.model_roles(scale)}
+    for role in sorted(set(bound) - used):
+        elsewhere = sorted({s for spec in specs for m in spec.models if m.role == role
+                            for s in spec.scales if m.used_at(s)})
+        names = ", ".join(spec.name for spec in specs)
+        hint = f"; {role} is used at scale {', '.join(elsewhere)}" if elsewhere else ""
+        raise ModelRoleError(
+            f"--model-role {role}: {names} at scale {scale!r} has no model role {role!r} "
+            f"(its roles: {', '.join(sorted(used)) or 'none'}{hint})")
 
 
 def resolve_models(spec: TaskSpec, scale: str, bindings: Mapping[str, str | Model] | None = None) -> dict[str, Model]:

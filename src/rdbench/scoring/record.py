@@ -38,6 +38,11 @@ class Calibration(BaseModel):
     provenance: dict[str, Any] = Field(
         default_factory=dict, description="versions, prepared assets and environment packages"
     )
+    quality: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the check's judgement of itself (rdbench.scoring.quality.CheckQuality): noise, "
+        "spread and margin in normalised units, agreement with the calibration stored before, load",
+    )
 
 
 class IntegrityReport(BaseModel):
@@ -58,7 +63,12 @@ class RunRecord(BaseModel):
     task_version: str
     scale: str
     instance: str | None = None
-    agent: str
+    agent: str = Field(description="the agent that ran (rdbench's own without their rdbench/ prefix)")
+    agent_options: dict[str, Any] = Field(
+        default_factory=dict, description="the agent's arguments that change how it behaves")
+    model: str | None = Field(default=None, description="the model the agent ran with (None: none)")
+    machine: dict[str, Any] = Field(
+        default_factory=dict, description="the machine it ran on: its fingerprint and description")
     direction: Literal["lower", "higher"]
     transform: Any = "none"
     aggregation: Literal["best", "final"]

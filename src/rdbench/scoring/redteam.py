@@ -161,7 +161,7 @@ async def _anchors(task: LoadedTask, scale: str, mat: Materialized, env: Path, t
     """The starting score of this run, and the normalisation (stored calibration, else scored now)."""
     say(f"{task.name}: scoring the starting solution (the no-gain baseline)")
     start = await score_workspace(mat, mat.workspace, env)
-    calibration = load_calibration(task.name, scale)
+    calibration = load_calibration(task.name, scale, version=task.spec.version)
     if calibration is not None:
         return {"start": start.value, "ys": calibration.starting, "yr": calibration.reference}
     say(f"{task.name}: no stored calibration; scoring the reference solution too")

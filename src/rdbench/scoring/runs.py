@@ -43,7 +43,11 @@ class RunInfo(BaseModel):
     scale: str
     instance: str | None = None
     agent: str
+    agent_options: dict[str, Any] = Field(
+        default_factory=dict, description="the agent's arguments that change how it behaves")
     model: str | None = None
+    machine: dict[str, Any] = Field(
+        default_factory=dict, description="the machine it runs on: its fingerprint and description")
     task_models: dict[str, str] = Field(default_factory=dict, description="role -> model")
     direction: Literal["lower", "higher"]
     transform: Any = "none"
@@ -104,8 +108,9 @@ def as_record(view: RunView) -> dict[str, Any]:
     had scored when its process died is analysed like a finished run's log."""
     info = view.info
     return {
-        "run_id": info.run_id, "slot": info.slot, "task": info.task, "task_version": info.task_version, "scale": info.scale,
-        "instance": info.instance, "agent": info.agent, "direction": info.direction,
+        "run_id": info.run_id, "slot": info.slot, "task": info.task, "task_version": info.task_version,
+        "scale": info.scale, "instance": info.instance, "agent": info.agent, "agent_options": info.agent_options,
+        "model": info.model, "machine": info.machine, "direction": info.direction,
         "transform": info.transform, "aggregation": info.aggregation, "time_budget_s": info.time_budget_s,
         "calibration": None if info.calibration is None else info.calibration.model_dump(mode="json"),
         "score_log": [e.model_dump(mode="json") for e in view.entries],

@@ -57,6 +57,7 @@ from inspect_ai.util import LimitExceededError, SandboxEnvironment, sample_limit
 
 from rdbench.agents.cli_presets import EXTRA, PRESETS, Preset
 from rdbench.agents.cost import over_cost_limit, record_cost
+from rdbench.errors import UserError
 from rdbench.harness.context import RunContext, current_run
 from rdbench.sandbox.api import AGENT_HOME, WORKSPACE
 
@@ -356,7 +357,7 @@ def command_text(command: object) -> str:
         return command
     if isinstance(command, list | tuple) and command and all(isinstance(p, str) for p in command):
         return ",".join(command)
-    raise ValueError(f"rdbench/cli command= must be a bash command line (a string); got {command!r}")
+    raise UserError(f"rdbench/cli command= must be a bash command line (a string); got {command!r}")
 
 
 def install_paths(install: object) -> list[str]:
@@ -371,7 +372,7 @@ def install_paths(install: object) -> list[str]:
         return [install]
     if isinstance(install, list | tuple) and all(isinstance(p, str) for p in install):
         return list(install)
-    raise ValueError(f"rdbench/cli install= must be a host path or a list of them; got {install!r}")
+    raise UserError(f"rdbench/cli install= must be a host path or a list of them; got {install!r}")
 
 
 def resolve_command(command: object, preset: str | None) -> tuple[str, Preset | None]:
@@ -382,13 +383,13 @@ def resolve_command(command: object, preset: str | None) -> tuple[str, Preset | 
             command that is not a string.
     """
     if (command is None) == (preset is None):
-        raise ValueError(
+        raise UserError(
             "rdbench/cli needs exactly one of command=\"...\" (a bash command line) or "
             f"preset=NAME (one of {', '.join(sorted(PRESETS))})"
         )
     if preset is not None:
         if preset not in PRESETS:
-            raise ValueError(f"unknown rdbench/cli preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+            raise UserError(f"unknown rdbench/cli preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
         return PRESETS[preset].command, PRESETS[preset]
     return command_text(command), None
 
@@ -702,7 +703,7 @@ def cli_agent(
     paths = install_paths(install)
     if context_window is not None and (isinstance(context_window, bool) or not isinstance(
             context_window, int) or context_window <= 0):
-        raise ValueError(f"rdbench/cli context_window= must be a positive number of tokens, "
+        raise UserError(f"rdbench/cli context_window= must be a positive number of tokens, "
                          f"not {context_window!r}")
 
     async def execute(state: AgentState) -> AgentState:

@@ -43,7 +43,7 @@ Reply = dict[str, Any]
 SyncGenerate = Callable[..., str]
 
 
-class ModelRoleError(ValueError):
+class ModelRoleError(UserError):
     """A task needs a model for a role that nothing binds."""
 
 

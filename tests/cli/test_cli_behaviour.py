@@ -91,3 +91,17 @@ def test_bad_inspect_options_are_one_line(args: list[str], message: str, toy_tas
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith(f"rdbench: error: {message}"), proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "l").exists()
+
+
+def test_tasks_by_tag(toy_tasks_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["tasks", "--tag", "toy", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all("toy" in r["tags"] for r in rows)
+    assert {r["task"] for r in rows} >= {"toy_count", "toy_family"}
+    assert main(["tasks", "--tag", "rebench", "--json"]) == 0
+    assert not {r["task"] for r in json.loads(capsys.readouterr().out)} & {"toy_count", "toy_family"}
+    assert main(["tasks", "--tag", "no-such-tag"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rdbench: error: no task has tag no-such-tag; tags: ") and "rebench" in err

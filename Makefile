@@ -4,13 +4,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rdbench-installed
 
-.PHONY: setup system-deps test lint typecheck pytest demo clean
+.PHONY: setup system-deps cli-agents test lint typecheck pytest demo clean
 
-setup: $(STAMP) system-deps
+setup: $(STAMP) system-deps cli-agents
 	@$(PY) -m rdbench.tokcache
 
 system-deps:
 	@bash scripts/system_deps.sh
+
+# The command-line agents of rdbench/cli's presets (Codex, Claude Code, Gemini CLI), at the versions
+# tested with them (src/rdbench/agents/cli_presets.py): installed with npm as root, else the command
+# is printed and their tests skip.
+cli-agents: $(STAMP)
+	@$(PY) -m rdbench.agents.cli_install
 
 # llama.cpp (the offline model) is built without the host's native CPU kernels: the native build
 # crashes (general protection fault in libggml-cpu) on chat completions on CPUs with AMX. The wheel is
@@ -25,8 +31,8 @@ $(STAMP): pyproject.toml
 	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || { \
 	  echo "rdbench setup: building llama-cpp-python once (portable CPU kernels; a few minutes)"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
-	@$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
-	@$(PY) -c "import rdbench, llama_cpp" || { echo "rdbench setup: installing the package failed"; exit 1; }
+	@$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,cli-agents]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
+	@$(PY) -c "import rdbench, llama_cpp, anthropic, google.genai" || { echo "rdbench setup: installing the package failed"; exit 1; }
 	@touch $(STAMP)
 
 lint: setup

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rdbench.errors import UserError
+
 if TYPE_CHECKING:
     from inspect_ai import Task
     from inspect_ai.agent import Agent
@@ -104,7 +106,7 @@ def score_folder(
     spec = loaded.spec
     path = Path(folder)
     if not path.is_dir():
-        raise ValueError(f"{path} is not a folder: give the workspace folder to score")
+        raise UserError(f"{path} is not a folder: give the workspace folder to score")
     family_seed = instance if instance is not None else (spec.family.seed if spec.family else None)
     mat = materialize(loaded, scale, seed=family_seed)
     env = ensure_environment(spec.environment)
@@ -137,7 +139,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, budgets: Sequence
 
     runs = read_runs(paths)
     if not runs:
-        raise ValueError("no runs found in " + ", ".join(map(str, paths)))
+        raise UserError("no runs found in " + ", ".join(map(str, paths)))
     target = Path(out)
     write_report(runs, target, [parse_duration(b) for b in budgets], **options)
     return target / "index.html"

@@ -18,6 +18,7 @@ from typing import Any
 
 from inspect_ai import Task, task
 
+from rdbench.errors import UserError
 from rdbench.task.loader import discover
 
 REGISTRY_PREFIX = "rdbench/"
@@ -35,9 +36,9 @@ def _positive(name: str, value: Any, kind: type = int) -> Any:
         if kind is int and float(value) != number:
             raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not a {'whole ' if kind is int else ''}number") from None
+        raise UserError(f"{name}={value!r} is not a {'whole ' if kind is int else ''}number") from None
     if number <= 0:
-        raise ValueError(f"{name}={value!r}: give a positive number")
+        raise UserError(f"{name}={value!r}: give a positive number")
     return number
 
 
@@ -54,7 +55,7 @@ def _indices(name: str, value: Any) -> list[int] | None:
     if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return list(value)
     example = "0 or [0, 1]" if name == "gpus" else "'0-15' or [0, 1]"
-    raise ValueError(f"{name}={value!r}: give {'GPU' if name == 'gpus' else 'core'} indices, e.g. {example}")
+    raise UserError(f"{name}={value!r}: give {'GPU' if name == 'gpus' else 'core'} indices, e.g. {example}")
 
 
 def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
@@ -84,9 +85,9 @@ def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
 
         try:
             if agent_args is not None and not isinstance(agent_args, dict):
-                raise ValueError(f"agent_args={agent_args!r}: give a mapping, e.g. {{num_drafts: 3}}")
+                raise UserError(f"agent_args={agent_args!r}: give a mapping, e.g. {{num_drafts: 3}}")
             if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-                raise ValueError(f"seed={seed!r} is not a whole number")
+                raise UserError(f"seed={seed!r} is not a whole number")
             options = dict(agent_args or {})
             check_agent_args(agent, options)
             return make_task(

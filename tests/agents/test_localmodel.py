@@ -48,11 +48,15 @@ def test_real_model_as_a_task_model() -> None:
     import asyncio
 
     from inspect_ai.model import get_model
+    from inspect_ai.model._model_info import get_model_input_tokens
 
     from rdbench.scoring.models import ModelGateway
 
-    with LocalModelServer() as server:
+    with LocalModelServer(n_ctx=4096) as server:
         assert probe(server) is not None
+        # Inspect knows the server's real window (its default for an unknown model is 128,000), so
+        # compaction can start before the server refuses a long prompt
+        assert get_model_input_tokens(get_model(server.model, memoize=False)) == 4096
 
         async def go() -> tuple[dict[str, object], dict[str, dict[str, object]]]:
             # memoize=False: a memoized model would keep the base URL of an earlier (stopped) server

@@ -68,6 +68,10 @@ def test_react_sees_budget_and_runs_background_jobs(toy: None, tmp_path: Path) -
     assert sample.scores
     cost = sample.store["rdbench:cost"]
     assert cost["tokens"] > 0 and cost["usd"] == 0.0  # mockllm is priced at 0 in the default table
+    # the system prompt matches the tools: no submit tool, so no word of submitting
+    [system] = [m.text for m in sample.messages if m.role == "system"]
+    assert "submit" in system.lower() and "no submit tool" in system.lower(), system
+    assert "submit the best" not in system.lower() and "bash_background" in system
 
 
 def test_registered_as_rdbench_agents() -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +85,57 @@ def test_watch_lists_finished_and_killed_runs(own_cache: Path, tmp_path: Path,
     assert score_at(from_folder[0], from_folder[0].length_s) == pytest.approx(0.8)
     from_log = [r for r in runs if r is not from_folder[0]]
     assert from_log[0].rdbench_run_id == finished["run_id"] and from_log[0].source.endswith(".eval")
+
+
+def _fake_runs(root: Path, n: int) -> list[str]:
+    """Run folders as the harness writes them (this process as their owner: they show as running)."""
+    import time as clock
+
+    from rdbench.scoring.log import ScoreEntry, ScoreLog
+    from rdbench.scoring.runs import LOG_FILE, new_info, write_info
+
+    ids = []
+    for i in range(n):
+        run_id = f"{i:02d}watchrun{'x' * 20}"
+        folder = root / run_id
+        folder.mkdir(parents=True)
+        info = new_info(run_id=run_id, task="optimize_kernel_with_a_long_name", task_version="3",
+                        scale="mini", agent="react", model="openai/gpt-4o-2024-11-20-with-a-long-suffix",
+                        direction="lower", aggregation="best", time_budget_s=7200.0)
+        write_info(folder, info)
+        ScoreLog(folder / LOG_FILE).append(ScoreEntry(
+            index=0, timestamp=clock.time(), elapsed_s=60.0 * (i + 1), value=0.123 + i,
+            message="a long message from the scorer " * 5))
+        ids.append(run_id)
+    return ids
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (scripts/system_deps.sh installs it)")
+def test_watch_fits_an_80_by_24_terminal(tmp_path: Path) -> None:
+    """`rdbench watch` in an 80x24 tmux pane: the header stays on top, no line wraps, every run shows."""
+    import time as clock
+
+    runs = tmp_path / "runs"
+    ids = _fake_runs(runs, 3)
+    session = f"rdbench-watch-{os.getpid()}"
+    command = f"{shlex.quote(sys.executable)} -m rdbench.cli.main watch --dir {shlex.quote(str(runs))} --interval 1"
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command],
+                   check=True, env={**os.environ, "TERM": "xterm-256color"})
+    try:
+        pane = ""
+        for _ in range(300):  # polls until the first frame is drawn (start-up time varies), not a budget
+            clock.sleep(0.2)
+            pane = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+                                  text=True).stdout
+            if all(i[:8] in pane for i in ids):
+                break
+        lines = pane.splitlines()
+        assert all(i[:8] in pane for i in ids), pane
+        header = next(n for n, line in enumerate(lines) if line.split()[:2] == ["run", "task"])
+        assert header <= 2, pane  # the title line, then the header
+        assert all(len(line) <= 80 for line in lines), pane
+        rows = [line for line in lines[header + 1:] if line.strip()]
+        assert len(rows) == 3 and all("running" in r for r in rows), pane  # one line per run: no wrap
+        assert "…" in pane  # long task and model names are cut, not wrapped
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

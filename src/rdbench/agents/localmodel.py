@@ -28,6 +28,16 @@ _SERVER_MAIN = (
 )
 
 
+def register_context_window(n_ctx: int) -> None:
+    """Tell Inspect the server's real context window: it knows nothing of this model and would
+    assume 128,000 tokens, so its agents' compaction would never start before the server refuses a
+    prompt longer than ``n_ctx``."""
+    from inspect_ai.model import ModelInfo, set_model_info
+
+    set_model_info(MODEL_NAME, ModelInfo(context_length=n_ctx, organization="HuggingFace",
+                                         model="SmolLM2-135M-Instruct (GGUF, llama.cpp)"))
+
+
 class LocalModelError(RuntimeError):
     """The local model server could not be started."""
 
@@ -113,6 +123,7 @@ class LocalModelServer:
             raise LocalModelError(f"the llama.cpp server did not answer within {self.startup_timeout:.0f} s")
         self._previous = os.environ.get(BASE_URL_VAR)
         os.environ[BASE_URL_VAR] = self.base_url
+        register_context_window(self.n_ctx)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

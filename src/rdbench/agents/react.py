@@ -11,6 +11,7 @@ from inspect_ai.util import sandbox
 from rdbench.agents.budget import budget_message
 from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.harness.context import current_run
+from rdbench.harness.prompts import research_prompt
 from rdbench.harness.tools import score, score_log
 
 JOBS = "/tmp/jobs"
@@ -114,7 +115,7 @@ def research_agent(
 
     return react(
         name="rdbench_react",
-        prompt=SYSTEM,
+        prompt=research_prompt(SYSTEM),
         tools=[
             bash(timeout=command_timeout),
             python(timeout=command_timeout),

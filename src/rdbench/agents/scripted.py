@@ -28,6 +28,8 @@ import yaml
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, modelapi
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from rdbench.errors import UserError
+
 SCRIPT_ARG = "script"
 
 
@@ -41,9 +43,9 @@ def load_script(path: str | Path) -> list[ModelOutput]:
     try:
         steps = yaml.safe_load(file.read_text())
     except (OSError, yaml.YAMLError) as error:
-        raise ValueError(f"model script {file}: {error}") from error
+        raise UserError(f"model script {file}: {error}") from error
     if not isinstance(steps, list):
-        raise ValueError(f"model script {file}: want a YAML list of steps (bash:, python:, tool:, say:)")
+        raise UserError(f"model script {file}: want a YAML list of steps (bash:, python:, tool:, say:)")
     return [_step(step, file, i) for i, step in enumerate(steps)]
 
 
@@ -59,7 +61,7 @@ def _step(step: Any, file: Path, index: int) -> ModelOutput:
             return ModelOutput.for_tool_call(name, step["tool"], args)
     if isinstance(step, dict) and isinstance(step.get("say"), str):
         return ModelOutput.from_content(name, step["say"])
-    raise ValueError(f"model script {file}: step {index + 1} ({step!r}) is not one of "
+    raise UserError(f"model script {file}: step {index + 1} ({step!r}) is not one of "
                      "{bash: CMD}, {python: CODE}, {tool: NAME, args: {...}}, {say: TEXT}")
 
 
@@ -78,7 +80,7 @@ class ScriptedModel(ModelAPI):
         super().__init__(model_name, base_url, api_key, [], config or GenerateConfig())
         path = model_args.get(SCRIPT_ARG)
         if not path:
-            raise ValueError("the script model needs its script: --model-arg script=FILE.yaml "
+            raise UserError("the script model needs its script: --model-arg script=FILE.yaml "
                              "(a list of bash:, python:, tool:, say: steps)")
         self.steps = load_script(str(path))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from rdbench.errors import UserError
 from rdbench.scoring.calibration import check_command, load_calibration
 from rdbench.scoring.identity import agent_label, display_name, identity
 from rdbench.scoring.machine import machine_label
@@ -27,7 +28,7 @@ from rdbench.task.spec import LogOffset
 HUMAN_METR_LENGTH_S = 8 * 3600.0
 
 
-class AnalysisInputError(ValueError):
+class AnalysisInputError(UserError):
     """Unreadable or inconsistent input; the message names the file and row."""
 
 
@@ -384,12 +385,12 @@ def read_calibration_csv(path: Path) -> dict[str, dict[str, Any]]:
                 if transform.startswith("log_offset:"):
                     transform = LogOffset(log_offset=float(transform.split(":", 1)[1]))
                 elif transform not in ("none", "log"):
-                    raise ValueError(f"transform {transform!r} (want none, log or log_offset:C)")
+                    raise UserError(f"transform {transform!r} (want none, log or log_offset:C)")
                 if row["direction"] not in ("lower", "higher"):
-                    raise ValueError(f"direction {row['direction']!r} (want lower or higher)")
+                    raise UserError(f"direction {row['direction']!r} (want lower or higher)")
                 aggregation = (row.get("aggregation") or "best").strip()
                 if aggregation not in ("best", "final"):
-                    raise ValueError(f"aggregation {aggregation!r} (want best or final)")
+                    raise UserError(f"aggregation {aggregation!r} (want best or final)")
                 out[row["task"]] = {"transform": transform, "direction": row["direction"],
                                     "starting": float(row["starting"]), "reference": float(row["reference"]),
                                     "aggregation": aggregation}

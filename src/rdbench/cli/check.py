@@ -9,6 +9,7 @@ import json
 
 from rdbench.cli.common import guarded, progress
 from rdbench.cli.slurm import add_options as add_slurm_options
+from rdbench.errors import UserError
 from rdbench.sandbox.api import cpu_plan, gpu_plan, parse_cpus, parse_gpus
 from rdbench.scoring.check import CheckReport, check_task
 from rdbench.task.loader import discover, load_task
@@ -62,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     given_cpus = parse_cpus(args.cpus) if args.cpus is not None else None
     names = list(discover()) if args.all else args.tasks
     if not names:
-        raise ValueError("name a task (see `rdbench tasks`) or pass --all")
+        raise UserError("name a task (see `rdbench tasks`) or pass --all")
     if args.repeats < 1:
-        raise ValueError("--repeats must be at least 1 (2 or more measure the noise)")
+        raise UserError("--repeats must be at least 1 (2 or more measure the noise)")
     if args.instances < 1:
-        raise ValueError("--instances must be at least 1")
+        raise UserError("--instances must be at least 1")
     if args.slurm:
         from rdbench.cli.slurm import check_on_slurm
 

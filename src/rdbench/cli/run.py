@@ -11,6 +11,7 @@ from typing import Any
 
 from rdbench.cli.common import guarded, progress
 from rdbench.cli.slurm import add_options as add_slurm_options
+from rdbench.errors import UserError
 from rdbench.sandbox.api import parse_cpus, parse_gpus
 from rdbench.task.loader import load_task
 
@@ -50,7 +51,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--cpus", default=None,
                         help="cores the runs may use, e.g. 0-15 (default: this process's); each run gets "
                         "the scale's `cpus` of them for itself, and runs wait for free ones")
-    parser.add_argument("--log-dir", default="logs", help="where Inspect writes its log (default: logs)")
+    parser.add_argument("--log-dir", default=os.environ.get("INSPECT_LOG_DIR", "logs"),
+                        help="where Inspect writes its log (default: $INSPECT_LOG_DIR, else logs)")
+    inspect_group = parser.add_argument_group("Inspect's options, passed through (`inspect eval --help`)")
+    inspect_group.add_argument("--limit", type=int, metavar="N", help="run only the first N samples")
+    inspect_group.add_argument("--sample-id", metavar="IDS",
+                               help="run only these samples (comma-separated ids)")
+    inspect_group.add_argument("--display", choices=["full", "conversation", "rich", "plain", "log", "none"],
+                               help="Inspect's display (default: $INSPECT_DISPLAY, else Inspect's)")
+    inspect_group.add_argument("--fail-on-error", type=float, metavar="X",
+                               help="fail the eval when this fraction (0-1) or count of samples errs")
+    inspect_group.add_argument("-G", "--generate", action="append", default=[], metavar="KEY=VALUE",
+                               help="a generation setting of the agent's model (Inspect's GenerateConfig), "
+                               "repeatable, e.g. -G temperature=0.2 -G max_tokens=4096")
     parser.add_argument("--max-samples", type=int, help="samples run in parallel")
     parser.add_argument("--pricing", metavar="FILE",
                         help="pricing table (YAML: model -> {input, output, cache_read} USD per "
@@ -87,7 +100,7 @@ def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"agent argument {pair!r} is not KEY=VALUE")
+            raise UserError(f"agent argument {pair!r} is not KEY=VALUE")
         try:
             parsed[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
@@ -107,14 +120,14 @@ def use_pricing(path: str) -> Path:
 
     chosen = Path(path).expanduser().resolve()
     if not chosen.is_file():
-        raise ValueError(f"--pricing {path}: no such file")
+        raise UserError(f"--pricing {path}: no such file")
     try:
         table = load_pricing(chosen)
     except (yaml.YAMLError, ValueError, TypeError, AttributeError) as error:
-        raise ValueError(f"--pricing {path}: not a pricing table (model: {{input, output}} USD "
+        raise UserError(f"--pricing {path}: not a pricing table (model: {{input, output}} USD "
                          f"per million tokens): {error}") from error
     if not table:
-        raise ValueError(f"--pricing {path}: the table is empty")
+        raise UserError(f"--pricing {path}: the table is empty")
     # The harness's scorer and the agents price runs in this process through $RDBENCH_PRICING.
     os.environ["RDBENCH_PRICING"] = str(chosen)
     return chosen
@@ -134,10 +147,10 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
         tagged = [name for name, task_tags in suite_tags.items() if tag in task_tags]
         if not tagged:
             known = sorted({t for task_tags in suite_tags.values() for t in task_tags})
-            raise ValueError(f"--tag {tag}: no task has this tag; tags: {', '.join(known)}")
+            raise UserError(f"--tag {tag}: no task has this tag; tags: {', '.join(known)}")
         chosen += [name for name in tagged if name not in chosen]
     if not chosen:
-        raise ValueError("name a task (see `rdbench tasks`) or give --tag")
+        raise UserError("name a task (see `rdbench tasks`) or give --tag")
     return chosen
 
 
@@ -146,9 +159,9 @@ def _check_counts(args: argparse.Namespace) -> None:
     for flag, value in [("--instances", args.instances), ("--epochs", args.epochs),
                         ("--max-samples", args.max_samples), ("--max-tasks", args.max_tasks)]:
         if value is not None and value < 1:
-            raise ValueError(f"{flag} must be at least 1 (got {value})")
+            raise UserError(f"{flag} must be at least 1 (got {value})")
     if args.cost_limit is not None and not args.cost_limit > 0:
-        raise ValueError("--cost-limit must be a positive number of USD")
+        raise UserError("--cost-limit must be a positive number of USD")
     if args.budget is not None:
         from rdbench.task.spec import parse_duration
 
@@ -182,7 +195,7 @@ def _calibrations(
                                         models=ModelGateway(models) if models else None))
         if not report.saved:
             why = "; ".join(report.problems) or report.storage
-            raise ValueError(f"calibrating {task.name} failed: {why} (see `rdbench check {task.name}`; "
+            raise UserError(f"calibrating {task.name} failed: {why} (see `rdbench check {task.name}`; "
                              "run without --calibrate to run uncalibrated)")
 
 
@@ -229,10 +242,17 @@ def run(args: argparse.Namespace) -> int:
     if args.slurm:
         from rdbench.cli.slurm import run_on_slurm
 
+        given = [flag for flag, value in [("--limit", args.limit), ("--sample-id", args.sample_id),
+                                          ("--fail-on-error", args.fail_on_error),
+                                          ("-G", args.generate or None)] if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)}: not passed to Slurm jobs; run without --slurm, or "
+                            "drop them")
         return run_on_slurm(args)
     if not args.model:
-        raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
+        raise UserError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
     _check_counts(args)
+    passthrough = inspect_options(args)  # a bad one is one line before anything runs
     gpus = parse_gpus(args.gpus) if args.gpus is not None else None
     cpus = parse_cpus(args.cpus) if args.cpus is not None else None
     if args.pricing:
@@ -250,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     if args.cost_limit is not None:
         missing = unpriced(models, table)
         if missing:
-            raise ValueError(f"--cost-limit: no price for {', '.join(missing)}, so its cost could not be "
+            raise UserError(f"--cost-limit: no price for {', '.join(missing)}, so its cost could not be "
                              "limited: add it to a pricing table (MODEL: {input: USD, output: USD} per "
                              "million tokens) and pass --pricing FILE")
         # rdbench's agents also know the limit: they stop cleanly and show it in their budget notes
@@ -281,21 +301,58 @@ def run(args: argparse.Namespace) -> int:
                      "add --resume to complete only its missing samples")
         fresh.append(registry)
     logs: list[Any] = []
+    shown = {} if args.display is None else {"display": args.display}
     if retry:
         logs += eval_retry(retry, log_dir=args.log_dir, max_samples=args.max_samples,
-                           max_tasks=args.max_tasks)
+                           max_tasks=args.max_tasks, **shown)
     if fresh:
         tasks = [task_create(registry, **task_args) for registry in fresh]
         logs += inspect_eval(tasks, model=args.model, epochs=args.epochs, log_dir=args.log_dir,
                              max_samples=args.max_samples, max_tasks=args.max_tasks,
                              model_roles=dict(model_roles) or None,
-                             model_args=parse_agent_args(args.model_arg))
+                             model_args=parse_agent_args(args.model_arg), **shown, **passthrough)
     return print_results(logs)
+
+
+def inspect_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Inspect's own options given to ``rdbench run`` (sample selection, failure threshold,
+    generation settings), checked here so that a bad one is one line before anything runs."""
+    from inspect_ai.model import GenerateConfig
+
+    options: dict[str, Any] = {}
+    if args.limit is not None:
+        if args.limit < 1:
+            raise UserError(f"--limit must be at least 1 (got {args.limit})")
+        options["limit"] = args.limit
+    if args.sample_id:
+        ids = [int(i) if i.strip().isdigit() else i.strip() for i in args.sample_id.split(",") if i.strip()]
+        if not ids:
+            raise UserError("--sample-id: give sample ids, e.g. 1 or 1,3")
+        options["sample_id"] = ids
+    if args.fail_on_error is not None:
+        if args.fail_on_error < 0:
+            raise UserError("--fail-on-error must be a fraction (0-1) or a count of samples")
+        options["fail_on_error"] = int(args.fail_on_error) if args.fail_on_error >= 1 else args.fail_on_error
+    settings = parse_agent_args(args.generate) if args.generate else {}
+    unknown = sorted(set(settings) - set(GenerateConfig.model_fields))
+    if unknown:
+        raise UserError(f"-G {', '.join(unknown)}: not a generation setting (e.g. temperature, max_tokens, "
+                        "top_p, reasoning_effort; see Inspect's GenerateConfig)")
+    if settings:
+        try:
+            GenerateConfig(**settings)
+        except ValueError as error:
+            raise UserError(f"-G: {' '.join(str(error).split())}") from None
+        options.update(settings)
+    return options
 
 
 def print_results(logs: Sequence[object]) -> int:
     """Print each sample's score, normalised score and cost, and where the log is."""
     from inspect_ai.log import EvalLog
+
+    from rdbench.agents.cli import STORE_KEY as CLI_STORE_KEY
+    from rdbench.agents.cli import describe_cli_run
 
     code = 0
     shown = ""
@@ -325,6 +382,9 @@ def print_results(logs: Sequence[object]) -> int:
             print(f"  {sample.id} (epoch {sample.epoch}): raw {record.get('raw_score')}, "
                   f"normalised {norm}, score calls {len(record.get('score_log', []))}, "
                   f"tokens {record.get('tokens')}, cost {'n/a' if cost is None else f'${cost:.4f}'}")
+            external = (sample.store or {}).get(CLI_STORE_KEY)
+            if isinstance(external, dict):
+                print(f"    {describe_cli_run(external)}")
             for role, usage in (record.get("task_models") or {}).items():
                 env_cost = record.get("task_model_cost_usd")
                 print(f"    task model {role} ({usage.get('model')}): {usage.get('calls', 0)} calls, "

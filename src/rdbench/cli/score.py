@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from rdbench.cli.common import guarded, progress
+from rdbench.errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     folder: Path = args.folder
     if not folder.is_dir():
-        raise ValueError(f"{folder} is not a folder: give the workspace folder to score")
+        raise UserError(f"{folder} is not a folder: give the workspace folder to score")
     task = load_task(args.task)
     spec = task.spec
     spec.scale(args.scale)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rdbench.cli.common import progress
+from rdbench.errors import UserError
 
 DEFAULT_SHARED = "rdbench-slurm"
 
@@ -50,7 +51,7 @@ def _extra(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--slurm-arg {pair!r} is not KEY=VALUE (an sbatch option without its dashes)")
+            raise UserError(f"--slurm-arg {pair!r} is not KEY=VALUE (an sbatch option without its dashes)")
         extra[key.strip().lstrip("-")] = value
     return extra
 
@@ -71,24 +72,24 @@ def run_on_slurm(args: argparse.Namespace) -> int:
     if args.resume and not args.tasks and not args.tag:
         plans = load_plans(shared)
         if not plans:
-            raise ValueError(f"--resume: no plan in {shared} (give the tasks, or the --shared folder of the "
+            raise UserError(f"--resume: no plan in {shared} (give the tasks, or the --shared folder of the "
                              "first submission)")
     else:
         if not args.model:
-            raise ValueError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
+            raise UserError("give --model (e.g. mockllm/model, openai/gpt-4o) or set INSPECT_EVAL_MODEL")
         names = [str(Path(n).resolve()) if Path(n).is_dir() else n for n in select_tasks(args.tasks, args.tag)]
         roles = parse_model_roles(args.model_role)
         for name in names:
             require_roles(load_task(name).spec, args.scale, roles)
         pricing = str(use_pricing(args.pricing)) if args.pricing else None
         if args.cost_limit is not None and args.cost_limit <= 0:
-            raise ValueError("--cost-limit must be a positive number of USD")
+            raise UserError("--cost-limit must be a positive number of USD")
         plan = RunPlan(tasks=names, model=args.model, model_args=parse_agent_args(args.model_arg),
                        model_roles=dict(roles), agent=args.agent, agent_args=parse_agent_args(args.agent_arg),
                        scale=args.scale, budget=args.budget, epochs=args.epochs, instances=args.instances,
                        seed=args.seed, pricing=pricing, cost_limit=args.cost_limit)
         if args.resume and not (shared / "plans" / f"{plan.plan_id}.json").exists():
-            raise ValueError(f"--resume: {shared} holds no plan {plan.plan_id} for this command (a different "
+            raise UserError(f"--resume: {shared} holds no plan {plan.plan_id} for this command (a different "
                              "model, budget, epochs...?); drop --resume to submit it as a new plan")
         plans = [plan]
     jobs: list[str] = []

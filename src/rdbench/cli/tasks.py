@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from rdbench.cli.common import guarded
+from rdbench.errors import UserError
 from rdbench.scoring.calibration import check_command, load_calibration
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import discover, load_task
@@ -15,11 +17,14 @@ from rdbench.task.spec import format_duration
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("tasks", help="list tasks, scales, budgets, calibration status")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--tag", action="append", default=[],
+                        help="only tasks with this tag, e.g. rebench, mlrb or assist; repeatable")
     parser.set_defaults(handler=guarded(run))
 
 
-def rows() -> list[dict[str, object]]:
-    """One row per (task, scale), with an error row for a malformed task."""
+def rows(tags: list[str] | None = None) -> list[dict[str, object]]:
+    """One row per (task, scale), with an error row for a malformed task; only tasks with one of
+    ``tags`` when given."""
     out: list[dict[str, object]] = []
     for name, path in discover().items():
         try:
@@ -27,12 +32,15 @@ def rows() -> list[dict[str, object]]:
         except TaskFormatError as error:
             out.append({"task": name, "scale": "-", "error": str(error)})
             continue
+        if tags and not set(tags) & set(task.spec.tags):
+            continue
         for scale, spec in task.spec.scales.items():
             roles = [r.role for r in task.spec.model_roles(scale)]
             cal = None if roles else load_calibration(task.name, scale, version=task.spec.version)
             out.append({
                 "task": task.name,
                 "version": task.spec.version,
+                "tags": list(task.spec.tags),
                 "scale": scale,
                 "budget": format_duration(spec.time_budget),
                 "resources": f"{spec.cpus} cpu, {spec.memory_gb:g} GB" + (f", {spec.gpus} gpu" if spec.gpus else ""),
@@ -45,8 +53,18 @@ def rows() -> list[dict[str, object]]:
     return out
 
 
+def _tags(path: Path) -> list[str]:
+    try:
+        return list(load_task(path).spec.tags)
+    except TaskFormatError:
+        return []
+
+
 def run(args: argparse.Namespace) -> int:
-    table = rows()
+    table = rows(args.tag)
+    if args.tag and not table:
+        known = sorted({t for path in discover().values() for t in _tags(path)})
+        raise UserError(f"no task has tag {' or '.join(args.tag)}; tags: {', '.join(known)}")
     if args.json:
         print(json.dumps(table, indent=2))
         return 0

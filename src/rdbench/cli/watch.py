@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.cli.common import guarded
+from rdbench.errors import UserError
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.normalise import aggregate, normalise
 from rdbench.scoring.runs import RunView, iter_runs
@@ -115,7 +116,7 @@ def runs_folder(folder: Path | None) -> Path | None:
     if folder is None:
         return None
     if not folder.is_dir():
-        raise ValueError(f"--dir {folder}: no such folder")
+        raise UserError(f"--dir {folder}: no such folder")
     return folder / "runs" if (folder / "runs").is_dir() else folder
 
 
@@ -143,22 +144,76 @@ def render(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def table(rows: list[dict[str, Any]], width: int = 80, title: str | None = None) -> Any:
+    """The rows as a ``rich`` table exactly ``width`` columns wide at most: the numbers keep their
+    width, task, agent · model and the last entry share the rest and cut their text with an ellipsis
+    (a line never wraps, so the header stays on top of the screen)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    fixed = {"run": 8, "status": 8, "used/budget": 11, "calls": 6, "raw": 8, "norm": 5}
+    flexible = {"task": 3, "agent · model": 3, "last entry": 2}
+    room = width - sum(fixed.values()) - (len(fixed) + len(flexible) - 1)
+    if room < 30:  # a narrow terminal: the last entry goes first
+        room += flexible.pop("last entry") and 1
+    shares = sum(flexible.values())
+    widths = {name: max(6, room * share // shares) for name, share in flexible.items()}
+    grid = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False,
+                 padding=(0, 1), collapse_padding=True, expand=False)
+    right = {"calls", "raw", "norm"}
+    for name in ["run", "task", "agent · model", "status", "used/budget", "calls", "raw", "norm",
+                 "last entry"]:
+        if name in fixed or name in widths:
+            grid.add_column(name, width=fixed.get(name) or widths[name], no_wrap=True, overflow="ellipsis",
+                            justify="right" if name in right else "left")
+    colour = {"running": "green", "killed": "red", "ended": "yellow", "finished": "cyan"}
+    for r in rows:
+        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "") \
+            + (f"({r['scorer_errors']}!)" if r["scorer_errors"] else "")
+        last = "-" if r["last_entry_age_s"] is None else (
+            f"{format_duration(r['last_entry_age_s'])} ago: {r['last_message'] or ''}")
+        grid.add_row(
+            r["run_id"][:8], str(r["task"]), f"{r['agent']} · {r['model'] or '-'}",
+            Text(r["status"], style=colour.get(r["status"], "")),
+            f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}", calls,
+            _number(r["raw"]), "-" if r["normalised"] is None else f"{r['normalised']:.3f}",
+            *([last] if "last entry" in widths else []))
+    return grid
+
+
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0:
-        raise ValueError("--interval must be a positive number of seconds")
+        raise UserError("--interval must be a positive number of seconds")
     parse_duration(args.since)  # a bad value is a one-line error before anything is printed
     if args.json:
         print(json.dumps(select(args, time.time()), indent=1))
         return 0
-    live = sys.stdout.isatty() and not args.once
-    while True:
-        table = render(select(args, time.time()))
-        if not live:
-            print(table)
-            return 0
-        print("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S") + f"  rdbench watch (every {args.interval:g} s; "
-              "Ctrl-C to stop)\n" + table, flush=True)
+    if not sys.stdout.isatty():  # a pipe or a file: plain text, every column whole
+        print(render(select(args, time.time())))
+        return 0
+    from rich.console import Console, Group
+    from rich.live import Live
+    from rich.text import Text
+
+    console = Console()
+
+    def view() -> Any:
+        rows = select(args, time.time())
+        if not rows:
+            return Text(render(rows))
+        if args.once:
+            return table(rows, console.width)
+        heading = Text(f"{time.strftime('%H:%M:%S')}  rdbench watch: {len(rows)} runs "
+                       f"(every {args.interval:g} s; Ctrl-C stops)", style="dim")
+        return Group(heading, table(rows, console.width))
+
+    if args.once:
+        console.print(view())
+        return 0
+    with Live(view(), console=console, screen=True, auto_refresh=False) as live:
         try:
-            time.sleep(args.interval)
+            while True:
+                time.sleep(args.interval)
+                live.update(view(), refresh=True)
         except KeyboardInterrupt:
             return 0

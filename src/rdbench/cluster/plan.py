@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from rdbench.errors import UserError
 from rdbench.task.loader import load_task
 
 PLANS_DIR = "plans"
@@ -100,5 +101,5 @@ def load_plans(shared: Path) -> list[RunPlan]:
         try:
             plans.append(RunPlan.model_validate_json(path.read_text()))
         except ValueError as error:
-            raise ValueError(f"{path}: not a run plan ({error}); remove it or fix it") from None
+            raise UserError(f"{path}: not a run plan ({error}); remove it or fix it") from None
     return plans

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from rdbench.cluster.execute import check_on_node, run_slots
 from rdbench.cluster.plan import RunPlan, Slot, save_plan
 from rdbench.cluster.state import describe, slot_states, to_run
+from rdbench.errors import UserError
 from rdbench.scoring.calibration import calibration_path
 from rdbench.task.loader import load_task
 from rdbench.task.spec import parse_duration
@@ -36,7 +37,7 @@ SUBMISSIONS_FILE = "submissions.jsonl"
 Say = Callable[[str], None]
 
 
-class SlurmError(ValueError):
+class SlurmError(UserError):
     """Slurm cannot be used here; the message says why and what to do."""
 
 

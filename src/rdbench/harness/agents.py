@@ -7,6 +7,8 @@ from typing import Any, Literal
 from inspect_ai.agent import Agent
 from inspect_ai.solver import Solver
 
+from rdbench.errors import UserError
+
 _OWN = {"react", "aide", "human", "cli"}
 Kind = Literal["agent", "solver"]
 
@@ -38,7 +40,7 @@ def resolve_agent(name: str, **kwargs: Any) -> Agent | Solver:
 
     found = _lookup(name)
     if found is None:
-        raise ValueError(
+        raise UserError(
             f"no agent named {name!r}; rdbench's agents are react, aide, human and cli "
             "(or give a registered Inspect agent/solver as package/name)"
         )
@@ -96,5 +98,5 @@ def check_agent_args(name: str, arguments: dict[str, Any]) -> None:
     unknown = sorted(set(arguments) - set(parameters))
     if unknown:
         known = ", ".join(sorted(parameters)) or "none"
-        raise ValueError(f"agent {name} has no option {', '.join(repr(u) for u in unknown)} "
+        raise UserError(f"agent {name} has no option {', '.join(repr(u) for u in unknown)} "
                          f"(its options: {known})")

@@ -17,6 +17,7 @@ from inspect_ai.tool import bash, python
 from inspect_ai.util import store
 
 from rdbench.harness.context import RUN_ID_KEY, RunContext, activate, current_run, model_name
+from rdbench.harness.prompts import research_prompt
 from rdbench.harness.scorer import rdbench_scorer
 from rdbench.harness.services import make_handler, service_wrappers
 from rdbench.harness.tools import score, score_log
@@ -54,6 +55,7 @@ _servers: dict[str, HostCallServer] = {}
 def default_solver() -> Agent:
     """Inspect's react agent with the research tools (the registry uses ``rdbench/react``)."""
     return react(
+        prompt=research_prompt(),
         tools=[bash(timeout=600), python(timeout=600), score(), score_log()],
         submit=False,
     )

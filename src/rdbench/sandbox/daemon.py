@@ -80,6 +80,11 @@ def _kill_group(pgid: int) -> None:
 
 def run_exec(req: dict[str, Any]) -> dict[str, Any]:
     argv = req["argv"]
+    if not isinstance(argv, list) or not argv:
+        raise TypeError(f"exec argv must be a non-empty list of strings, not {argv!r:.200}")
+    for i, item in enumerate(argv):
+        if not isinstance(item, str):
+            raise TypeError(f"exec argv[{i}] must be a string, not {type(item).__name__}: {item!r:.200}")
     env = req.get("env") or dict(os.environ)
     data = base64.b64decode(req["input_b64"]) if req.get("input_b64") is not None else None
     limit = int(req.get("output_limit") or 10 * 1024 * 1024)
@@ -178,31 +183,41 @@ def write_file(req: dict[str, Any]) -> dict[str, Any]:
         return _error(error)
 
 
+def serve(req: Any) -> dict[str, Any]:
+    """The reply to one request."""
+    if not isinstance(req, dict):
+        raise TypeError(f"a request is a JSON object, not {type(req).__name__}")
+    op = req.get("op")
+    if op == "exec":
+        return run_exec(req)
+    if op == "read_file":
+        return read_file(req)
+    if op == "write_file":
+        return write_file(req)
+    if op == "ping":
+        return {"ok": True, "pid": os.getpid()}
+    return {"error": "ValueError", "message": f"unknown op {op!r}"}
+
+
 def handle(conn: socket.socket) -> None:
-    try:
-        with conn:
-            buf = bytearray()
+    # The reply, an error included, is sent before the connection closes: a failed request (a
+    # malformed argv, say) reaches the host as its real error, not as a closed connection.
+    with conn:
+        buf = bytearray()
+        try:
             while not buf.endswith(b"\n"):
                 data = conn.recv(CHUNK)
                 if not data:
                     return
                 buf += data
-            req = json.loads(buf)
-            op = req.get("op")
-            if op == "exec":
-                reply = run_exec(req)
-            elif op == "read_file":
-                reply = read_file(req)
-            elif op == "write_file":
-                reply = write_file(req)
-            elif op == "ping":
-                reply = {"ok": True, "pid": os.getpid()}
-            else:
-                reply = {"error": "ValueError", "message": f"unknown op {op!r}"}
-            conn.sendall(json.dumps(reply).encode() + b"\n")
-    except Exception as error:  # the daemon must survive any one bad request
+        except OSError:
+            return
+        try:
+            reply = serve(json.loads(buf))
+        except Exception as error:  # the daemon must survive any one bad request
+            reply = _error(error)
         with contextlib.suppress(OSError):
-            conn.sendall(json.dumps(_error(error)).encode() + b"\n")
+            conn.sendall(json.dumps(reply).encode() + b"\n")
 
 
 def main() -> None:

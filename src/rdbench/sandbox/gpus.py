@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from rdbench.errors import UserError
 from rdbench.sandbox.resources import ExclusivePool, shared_pool
 
 _DEVICE = re.compile(r"^nvidia(\d+)$")
@@ -34,7 +35,7 @@ def parse_gpus(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise ValueError(f"--gpus {text!r}: give device indices separated by commas, e.g. 0 or 0,1") from None
+        raise UserError(f"--gpus {text!r}: give device indices separated by commas, e.g. 0 or 0,1") from None
 
 
 def gpu_plan(

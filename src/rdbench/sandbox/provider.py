@@ -27,6 +27,7 @@ from inspect_ai.util import (
 )
 from pydantic import BaseModel
 
+from rdbench.errors import UserError
 from rdbench.sandbox.bwrap import SandboxLayout, bwrap_path
 from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
 from rdbench.sandbox.gpus import pool_for
@@ -53,7 +54,7 @@ def _resolve_config(config: SandboxEnvironmentConfigType | None) -> BwrapConfig:
         return config
     if isinstance(config, BaseModel):
         return BwrapConfig.model_validate(config.model_dump())
-    raise ValueError(
+    raise UserError(
         f"the bwrap sandbox takes a BwrapConfig (sandbox=('bwrap', BwrapConfig(...))), got {config!r}"
     )
 

@@ -18,6 +18,8 @@ import os
 import weakref
 from collections.abc import Callable
 
+from rdbench.errors import UserError
+
 _said: set[tuple[str, int, tuple[int, ...]]] = set()
 
 
@@ -43,7 +45,7 @@ def parse_cpus(text: str) -> list[int]:
             first, sep, last = part.partition("-")
             cores.update(range(int(first), int(last) + 1) if sep else [int(first)])
     except ValueError:
-        raise ValueError(f"--cpus {text!r}: give core indices and ranges, e.g. 0-3 or 0,2,4") from None
+        raise UserError(f"--cpus {text!r}: give core indices and ranges, e.g. 0-3 or 0,2,4") from None
     return sorted(cores)
 
 
@@ -119,7 +121,7 @@ class ExclusivePool:
         if count <= 0:
             return []
         if count > len(self.devices):
-            raise ValueError(f"a sample needs {count} {self.unit}(s) but the pool has "
+            raise UserError(f"a sample needs {count} {self.unit}(s) but the pool has "
                              f"{len(self.devices)} ({self.devices})")
         changed = self._condition()
         async with changed:

@@ -16,6 +16,8 @@ import yaml
 from inspect_ai.model import ModelUsage
 from pydantic import BaseModel
 
+from rdbench.errors import UserError
+
 DEFAULT_PRICING = Path(__file__).resolve().parent.parent / "agents" / "pricing.yaml"
 
 
@@ -37,13 +39,13 @@ def pricing_path(path: str | Path | None = None) -> Path:
     if path is not None:
         chosen = Path(path)
         if not chosen.is_file():
-            raise ValueError(f"pricing table {chosen}: no such file")
+            raise UserError(f"pricing table {chosen}: no such file")
         return chosen
     env = os.environ.get("RDBENCH_PRICING")
     if env:
         chosen = Path(env)
         if not chosen.is_file():
-            raise ValueError(f"$RDBENCH_PRICING={env}: no such file (unset it for the packaged prices)")
+            raise UserError(f"$RDBENCH_PRICING={env}: no such file (unset it for the packaged prices)")
         return chosen
     return DEFAULT_PRICING
 
@@ -61,7 +63,7 @@ def load_pricing(path: str | Path | None = None) -> dict[str, Price]:
             raise TypeError("the top level must be a mapping of model -> price")
         return {str(name): Price.model_validate(p) for name, p in raw.items()}
     except (yaml.YAMLError, ValueError, TypeError, AttributeError) as error:
-        raise ValueError(f"pricing table {chosen}: not a table of model: {{input, output}} USD per "
+        raise UserError(f"pricing table {chosen}: not a table of model: {{input, output}} USD per "
                          f"million tokens ({error})") from None
 
 

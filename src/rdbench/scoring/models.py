@@ -27,6 +27,7 @@ from inspect_ai.model import (
 )
 from pydantic import BaseModel
 
+from rdbench.errors import UserError
 from rdbench.task.spec import ModelRoleSpec, TaskSpec
 from rdbench.tokcache import ensure_tiktoken_cache
 
@@ -42,7 +43,7 @@ Reply = dict[str, Any]
 SyncGenerate = Callable[..., str]
 
 
-class ModelRoleError(ValueError):
+class ModelRoleError(UserError):
     """A task needs a model for a role that nothing binds."""
 
 
@@ -79,17 +80,17 @@ def _messages(args: Mapping[str, Any]) -> list[ChatMessage]:
     if "messages" in args:
         raw = args["messages"]
         if not isinstance(raw, list) or not raw:
-            raise ValueError("messages must be a non-empty list of {role, content} objects")
+            raise UserError("messages must be a non-empty list of {role, content} objects")
         out: list[ChatMessage] = []
         kinds = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
         for message in raw:
             if not isinstance(message, dict) or message.get("role") not in kinds:
-                raise ValueError("each message needs role system, user or assistant")
+                raise UserError("each message needs role system, user or assistant")
             out.append(kinds[message["role"]](content=str(message.get("content", ""))))
         return out
     prompt = args.get("prompt")
     if not isinstance(prompt, str) or not prompt:
-        raise ValueError("give prompt (text) or messages")
+        raise UserError("give prompt (text) or messages")
     return [ChatMessageUser(content=prompt)]
 
 
@@ -290,6 +291,6 @@ def parse_model_roles(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         role, sep, model = pair.partition("=")
         if not sep or not role.strip() or not model.strip():
-            raise ValueError(f"--model-role {pair!r} is not ROLE=MODEL (e.g. codemodel=openai/gpt-4o-mini)")
+            raise UserError(f"--model-role {pair!r} is not ROLE=MODEL (e.g. codemodel=openai/gpt-4o-mini)")
         roles[role.strip()] = model.strip()
     return roles

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdbench.errors import UserError
 from rdbench.paths import cache_dir, package_root
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import LoadedTask
@@ -140,7 +141,7 @@ def _build(task: LoadedTask, scale: str, seed: int | None, root: Path, say: Call
         _lay_over(out, staging)
     if task.spec.family is not None:
         if seed is None:
-            raise ValueError(f"{task.name} is a task family: give an instance seed")
+            raise UserError(f"{task.name} is a task family: give an instance seed")
         out = staging / ".instance"
         meta = _call(task.root / task.spec.family.generator, "generate", [seed, str(out), params], task)
         _lay_over(out, staging)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rdbench.errors import UserError
 
-class TaskFormatError(ValueError):
+
+class TaskFormatError(UserError):
     """A task folder is malformed.
 
     Args:

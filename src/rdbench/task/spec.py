@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rdbench.errors import UserError
+
 _UNITS = {"h": 3600.0, "hr": 3600.0, "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0,
           "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
           "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0}
@@ -32,7 +34,7 @@ def parse_duration(value: str | int | float) -> float:
     """
     if isinstance(value, int | float):
         if value <= 0:
-            raise ValueError(f"duration must be positive, got {value}")
+            raise UserError(f"duration must be positive, got {value}")
         return float(value)
     text = value.strip()
     try:
@@ -44,15 +46,15 @@ def parse_duration(value: str | int | float) -> float:
             match = _PART.match(lowered, at)
             unit = _UNITS.get(match.group(2)) if match else None
             if match is None or unit is None or unit in seen:
-                raise ValueError(f"{value!r} is not a duration; write e.g. '2h', '30m', '90min', '1h30m', "
+                raise UserError(f"{value!r} is not a duration; write e.g. '2h', '30m', '90min', '1h30m', "
                                  "'2 hours', '45s' or seconds") from None
             seen.add(unit)
             seconds += float(match.group(1)) * unit
             at = match.end()
         if not seen:
-            raise ValueError(f"{value!r} is not a duration; write e.g. '2h', '30m' or seconds") from None
+            raise UserError(f"{value!r} is not a duration; write e.g. '2h', '30m' or seconds") from None
     if seconds <= 0:
-        raise ValueError(f"duration must be positive, got {value!r}")
+        raise UserError(f"duration must be positive, got {value!r}")
     return seconds
 
 
@@ -195,11 +197,11 @@ class TaskSpec(StrictModel):
     @model_validator(mode="after")
     def _scales(self) -> TaskSpec:
         if "mini" not in self.scales:
-            raise ValueError("scales must define 'mini' (the CPU scale every task has)")
+            raise UserError("scales must define 'mini' (the CPU scale every task has)")
         for model in self.models:
             unknown = sorted(set(model.scales) - set(self.scales))
             if unknown:
-                raise ValueError(f"models: role {model.role!r} names scales {unknown} that the task "
+                raise UserError(f"models: role {model.role!r} names scales {unknown} that the task "
                                  f"does not define (it has {sorted(self.scales)})")
         return self
 
@@ -214,7 +216,7 @@ class TaskSpec(StrictModel):
     def scale(self, name: str) -> ScaleSpec:
         """The named scale, or a ValueError listing the ones there are."""
         if name not in self.scales:
-            raise ValueError(
+            raise UserError(
                 f"task {self.name!r} has no scale {name!r}; it has {sorted(self.scales)}"
             )
         return self.scales[name]

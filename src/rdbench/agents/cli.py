@@ -286,7 +286,9 @@ def describe_cli_run(record: dict[str, Any]) -> str:
         how = f"exited with status {record.get('exit_code')}"
     limit = record.get("inspect_limit")
     if isinstance(limit, dict):
-        how += f" (Inspect's {limit.get('type')} limit, {limit.get('limit')})"
+        value = limit.get("limit")
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        how += f" (Inspect's {limit.get('type')} limit, {shown})"
     if record.get("error"):
         how += f": {record['error']}"
     refused = record.get("refused_model_calls") or 0
@@ -613,7 +615,8 @@ def explain_end(outcome: Outcome, error: BaseException) -> None:
         limit = {"type": error.type, "limit": error.limit, "usage": error.value}
     if limit is not None:
         outcome.inspect_limit = limit
-        outcome.reason = "budget" if limit["type"] == "working" else "limit"
+        # the working-time limit is the run's budget; Inspect's cost limit is `--cost-limit`
+        outcome.reason = {"working": "budget", "cost": "cost_limit"}.get(str(limit["type"]), "limit")
     elif isinstance(error, anyio.get_cancelled_exc_class()):
         outcome.reason = "cancelled"
     else:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
-from rdbench.sandbox.config import RUN_DIR
+from rdbench.sandbox.config import RUN_DIR, HostUser
 from rdbench.sandbox.errors import SandboxSetupError
 from rdbench.sandbox.limits import CgroupLimits, LimitSpec
+from rdbench.sandbox.users import setpriv_prefix
 
 DAEMON_SOURCE = Path(__file__).with_name("daemon.py")
 CONTROL_DIR = "/run/rdbench-control"
@@ -34,10 +35,14 @@ class SandboxProcess:
         layout: Mounts, environment, network and devices.
         limits: Memory, process and CPU limits of the whole sandbox.
         run_dir: Host directory bound read-only at ``/run/rdbench`` (host-call sockets live here).
+        host_user: Run bwrap (and so everything inside) as this host user (root only; see
+            :mod:`rdbench.sandbox.users`); None: as this process's user.
     """
 
-    def __init__(self, layout: SandboxLayout, limits: LimitSpec, run_dir: Path) -> None:
+    def __init__(self, layout: SandboxLayout, limits: LimitSpec, run_dir: Path,
+                 host_user: HostUser | None = None) -> None:
         self.layout = layout
+        self.host_user = host_user
         self.cgroups = CgroupLimits(limits)
         self.run_dir = run_dir
         self.workdir = Path(tempfile.mkdtemp(prefix="rdbench-sbx-"))
@@ -70,6 +75,11 @@ class SandboxProcess:
         args += ["--info-fd", str(info_write)]
         argv = [*args, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
                 f"{CONTROL_DIR}/daemon.sock"]
+        if self.host_user is not None:
+            # the daemon makes its socket in the control folder; bwrap reads the generated files
+            self.workdir.chmod(0o711)
+            os.chown(self.control, self.host_user.uid, self.host_user.gid)
+            argv = [*setpriv_prefix(self.host_user), *argv]
         self.cgroups.create()
         try:
             self.proc = await asyncio.create_subprocess_exec(

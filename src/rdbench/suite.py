@@ -22,7 +22,8 @@ from rdbench.errors import UserError
 from rdbench.task.loader import discover
 
 REGISTRY_PREFIX = "rdbench/"
-TASK_ARGUMENTS = ("scale", "budget", "instances", "seed", "agent", "agent_args", "gpus", "cpus", "cost_limit")
+TASK_ARGUMENTS = ("scale", "budget", "instances", "seed", "agent", "agent_args", "gpus", "cpus", "cost_limit",
+                  "tasks", "allow_internet")
 
 
 def _positive(name: str, value: Any, kind: type = int) -> Any:
@@ -69,6 +70,8 @@ def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
         gpus: list[int] | str | None = None,
         cpus: list[int] | str | None = None,
         cost_limit: float | None = None,
+        tasks: str | list[str] | None = None,
+        allow_internet: bool = False,
         **unknown: Any,
     ) -> Task:
         from inspect_ai._util.error import PrerequisiteError
@@ -94,12 +97,15 @@ def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
                 folder or name, scale=str(scale), budget=budget, solver=agent_or_default(agent, **options),
                 instances=_positive("instances", instances), seed=seed, agent_name=agent,
                 gpus=_indices("gpus", gpus), cpus=_indices("cpus", cpus), cost_limit=_positive("cost_limit", cost_limit, float),
+                metr_tasks=tasks if tasks is None or isinstance(tasks, list) else str(tasks),
+                allow_internet=bool(allow_internet),
             )
         except (TaskFormatError, TaskNotFoundError, EnvironmentBuildError, ValueError) as error:
             raise PrerequisiteError(f"{REGISTRY_PREFIX}{name}: {error}") from None
 
     create.__name__ = name
-    create.__doc__ = f"The rdbench task {name} (scale: mini|full; budget e.g. '30m')."
+    create.__doc__ = (f"The rdbench task {name} (scale: mini|full; budget e.g. '30m'; METR families: "
+                      "tasks=a,b, allow_internet=true).")
     return create
 
 

@@ -16,7 +16,7 @@ from functools import cache, reduce
 from pathlib import Path
 
 from rdbench.sandbox.api import AGENT_UID
-from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, Mount
+from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, HostUser, Mount
 from rdbench.sandbox.errors import SandboxSetupError
 
 AGENT_GID = AGENT_UID
@@ -84,6 +84,9 @@ class SandboxLayout:
     process is root, else uid 0 of a user namespace."""
     passwd: str | None = None
     group: str | None = None
+    run_as: HostUser | None = None
+    """Root only: no user namespace; bwrap (as root) mounts, and the command runs as this host user
+    (``setpriv`` in front of it), so root-owned files keep their permission bits against it."""
 
 
 def _etc_files(workdir: Path, layout: SandboxLayout | None = None) -> dict[str, Path]:
@@ -94,6 +97,11 @@ def _etc_files(workdir: Path, layout: SandboxLayout | None = None) -> dict[str, 
         "group": f"root:x:0:\nagent:x:{AGENT_GID}:\nnogroup:x:65534:\n",
         "hosts": "127.0.0.1 localhost rdbench\n::1 localhost ip6-localhost\n",
     }
+    if layout is not None and layout.run_as is not None:
+        uid, gid = layout.run_as.uid, layout.run_as.gid
+        files["passwd"] = (f"root:x:0:0:root:/root:/bin/sh\nagent:x:{uid}:{gid}:agent:{AGENT_HOME}:/bin/bash\n"
+                           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+        files["group"] = f"root:x:0:\nagent:x:{gid}:\nnogroup:x:65534:\n"
     if layout is not None and layout.passwd is not None:
         files["passwd"] = layout.passwd
     if layout is not None and layout.group is not None:
@@ -186,6 +194,14 @@ def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
         args += ["--hostname", layout.hostname, "--cap-drop", "ALL"]
         for capability in ROOT_CAPABILITIES:
             args += ["--cap-add", capability]
+    elif layout.run_as is not None and os.geteuid() == 0:
+        # no user namespace: the host user's own permissions, in namespaces of its own; bwrap keeps
+        # only what setpriv needs to become that user (which then clears every capability)
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+        if not layout.network:
+            args.append("--unshare-net")
+        args += ["--hostname", layout.hostname, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
+                 "--cap-add", "CAP_SETGID"]
     else:
         args.append("--unshare-all")
         if layout.network:
@@ -220,7 +236,53 @@ def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
     args += layout.extra_args
     home = "/root" if layout.root else AGENT_HOME
     args += ["--chdir", layout.workspace_target if layout.workspace is not None else home]
+    if os.geteuid() == 0 and (layout.root or layout.run_as is not None):
+        args = _open_folders(args)
     return args
+
+
+_TARGETED = {"--bind": 2, "--ro-bind": 2, "--bind-try": 2, "--ro-bind-try": 2, "--dev-bind": 2,
+             "--dev-bind-try": 2, "--symlink": 2, "--tmpfs": 1, "--dir": 1, "--proc": 1, "--dev": 1}
+_WORLD_WRITABLE = {"/tmp", "/var/tmp", "/dev/shm"}
+
+
+def _open_folders(args: list[str]) -> list[str]:
+    """Without a user namespace bwrap makes the folders it needs for a mount 0700 and root's, which
+    a sandbox run as another user cannot enter: make every parent of a mount point first, 0755, and
+    the temporary folders 1777 (as on any host)."""
+    parents: set[str] = set()
+    first = len(args)
+    i = 0
+    while i < len(args):
+        width = _TARGETED.get(args[i])
+        if width is None:
+            i += 1
+            continue
+        first = min(first, i)
+        target = args[i + width]
+        parent = os.path.dirname(target.rstrip("/"))
+        while parent not in ("", "/"):
+            parents.add(parent)
+            parent = os.path.dirname(parent)
+        i += width + 1
+    made: list[str] = []
+    for folder in sorted(parents, key=lambda p: (p.count("/"), p)):
+        made += ["--perms", "0755", "--dir", folder]
+    out = [*args[:first], *made]
+    i = first
+    while i < len(args):
+        token = args[i]
+        if token in ("--tmpfs", "--dir") and i + 1 < len(args) and args[i + 1] in _WORLD_WRITABLE:
+            out += ["--perms", "1777", token, args[i + 1]]
+            i += 2
+            continue
+        if token == "--tmpfs" and i + 1 < len(args):
+            out += ["--perms", "0755", token, args[i + 1]]
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 @cache

@@ -6,6 +6,7 @@ The persistent provider and the human shell use this; it knows nothing of Inspec
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import base64
 import contextlib
 import json
@@ -41,6 +42,10 @@ class SandboxProcess:
 
     def __init__(self, layout: SandboxLayout, limits: LimitSpec, run_dir: Path,
                  host_user: HostUser | None = None) -> None:
+        if host_user is not None:
+            if os.geteuid() != 0:
+                raise SandboxSetupError("a sandbox runs as a host user of its own only when rdbench runs as root")
+            layout = dataclasses.replace(layout, run_as=host_user)
         self.layout = layout
         self.host_user = host_user
         self.cgroups = CgroupLimits(limits)
@@ -73,13 +78,14 @@ class SandboxProcess:
             args += ["--setenv", key, value]
         info_read, info_write = os.pipe()
         args += ["--info-fd", str(info_write)]
-        argv = [*args, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
-                f"{CONTROL_DIR}/daemon.sock"]
+        prefix: list[str] = []
         if self.host_user is not None:
-            # the daemon makes its socket in the control folder; bwrap reads the generated files
-            self.workdir.chmod(0o711)
+            # bwrap (root) builds the namespaces and mounts; the daemon, and so every command, runs
+            # as the host user, which makes its socket in the control folder
             os.chown(self.control, self.host_user.uid, self.host_user.gid)
-            argv = [*setpriv_prefix(self.host_user), *argv]
+            prefix = setpriv_prefix(self.host_user)
+        argv = [*args, *prefix, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
+                f"{CONTROL_DIR}/daemon.sock"]
         self.cgroups.create()
         try:
             self.proc = await asyncio.create_subprocess_exec(

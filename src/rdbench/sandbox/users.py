@@ -61,9 +61,10 @@ def agent_host_user() -> HostUser | None:
 
 
 def setpriv_prefix(user: HostUser) -> list[str]:
-    """The command prefix that runs what follows as ``user`` (no supplementary groups)."""
+    """The command prefix that runs what follows as ``user``: no supplementary groups, and (the
+    uid change from root clears the rest) no inheritable capabilities."""
     setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-    return [setpriv, f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups", "--"]
+    return [setpriv, f"--reuid={user.uid}", f"--regid={user.gid}", "--clear-groups", "--inh-caps=-all", "--"]
 
 
 def chown_tree(folder: Path, user: HostUser, keep: Callable[[Path], bool] | None = None) -> None:
@@ -84,3 +85,4 @@ def chown_tree(folder: Path, user: HostUser, keep: Callable[[Path], bool] | None
             path = Path(top, name)
             if keep is None or not keep(path):
                 os.lchown(path, user.uid, user.gid)
+

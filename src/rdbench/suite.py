@@ -122,15 +122,21 @@ def register_suite(extra: dict[str, Path] | None = None) -> list[str]:
 def registry_name(task_name_or_folder: str) -> str:
     """The registry name (``rdbench/<name>``) of a task given by name or folder, registering it
     (a folder off the search path is registered under its task's name, for this process only)."""
-    from rdbench.task.loader import load_task
+    from rdbench.task.loader import load_task, resolve
+    from rdbench.task.metr import is_metr_family
 
-    loaded = load_task(task_name_or_folder)
+    folder = resolve(task_name_or_folder)
+    if is_metr_family(folder):  # a METR family: its folder's name
+        name, root = folder.name, folder
+    else:
+        loaded = load_task(task_name_or_folder)
+        name, root = loaded.name, loaded.root
     known = discover()
-    if known.get(loaded.name) is not None and Path(known[loaded.name]).resolve() == loaded.root.resolve():
+    if known.get(name) is not None and Path(known[name]).resolve() == root.resolve():
         register_suite()
     else:
-        register_suite({loaded.name: loaded.root})
-    return f"{REGISTRY_PREFIX}{loaded.name}"
+        register_suite({name: root})
+    return f"{REGISTRY_PREFIX}{name}"
 
 
 SUITE = register_suite()

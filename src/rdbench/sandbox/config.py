@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 # the seam's names, defined there so that layers above use them without the bwrap classes
 from rdbench.sandbox.api import AGENT_HOME as AGENT_HOME
 from rdbench.sandbox.api import ENV_DIR as ENV_DIR
-from rdbench.sandbox.api import HostUser as HostUser
 from rdbench.sandbox.api import RUN_DIR as RUN_DIR
 from rdbench.sandbox.api import TOOLS_DIR as TOOLS_DIR
 from rdbench.sandbox.api import WORKSPACE as WORKSPACE
+from rdbench.sandbox.api import HostUser as HostUser
 from rdbench.sandbox.api import Mount as Mount
 
 

@@ -6,9 +6,9 @@ The persistent provider and the human shell use this; it knows nothing of Inspec
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import shutil

@@ -90,9 +90,9 @@ def search_path() -> list[Path]:
     return [*extra, package_root() / "tasks"]
 
 
-def discover() -> dict[str, Path]:
+def discover(metr: bool = True) -> dict[str, Path]:
     """All task folders on the search path, by folder name (earlier entries win): rdbench tasks and
-    METR Task Standard families (``docs/metr-tasks.md``)."""
+    (unless ``metr`` is false) METR Task Standard families (``docs/metr-tasks.md``)."""
     found: dict[str, Path] = {}
     for base in search_path():
         if not base.is_dir():
@@ -100,7 +100,7 @@ def discover() -> dict[str, Path]:
         for child in sorted(base.iterdir()):
             if child.name in found:
                 continue
-            if (child / "task.yaml").is_file() or is_metr_family(child):
+            if (child / "task.yaml").is_file() or (metr and is_metr_family(child)):
                 found[child.name] = child
     return found
 

@@ -146,10 +146,10 @@ def _build(family: MetrFamily, folder: Path, base_env: Path, separation: Separat
     place.env_writable = False
     setup = run_sync(run_step("setup", family.name, place, separation, network=False, timeout=600))
     if not setup.ok:
-        step = setup.stage or "loading the family"
-        fix = ("get_tasks() must return a non-empty dict of task name -> task" if "get_tasks" in step
-               else f"fix TaskFamily ({step} raised)")
-        raise step_failure(family.name, step, setup, fix)
+        stage = setup.stage or "loading the family"
+        fix = ("get_tasks() must return a non-empty dict of task name -> task" if "get_tasks" in stage
+               else f"fix TaskFamily ({stage} raised)")
+        raise step_failure(family.name, stage, setup, fix)
     (folder / "setup.json").write_text(json.dumps(setup.result))
     (folder / MARKER).write_text("ok\n")
 

@@ -239,7 +239,7 @@ async def run_step(
     finally:
         shutil.rmtree(call, ignore_errors=True)
     tail = (outcome.stderr[-6000:] + ("\n" + outcome.stdout[-2000:] if outcome.stdout else "")).strip()
-    base = {"output_tail": tail, "timed_out": outcome.timed_out, "oom": outcome.oom,
+    base: dict[str, Any] = {"output_tail": tail, "timed_out": outcome.timed_out, "oom": outcome.oom,
             "returncode": outcome.returncode, "duration_s": outcome.duration_s}
     if outcome.timed_out or outcome.oom:
         return StepResult(ok=False, stage=op, **base)

@@ -19,6 +19,7 @@ not dumpable, so no process it starts can reach that descriptor through ``/proc`
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import inspect
@@ -36,10 +37,8 @@ PR_SET_DUMPABLE = 4
 
 
 def _non_dumpable() -> None:
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # every Linux libc has prctl
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - every Linux libc has prctl
-        pass
 
 
 def sanitize_home(home: str = AGENT_HOME) -> list[str]:

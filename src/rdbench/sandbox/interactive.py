@@ -43,11 +43,10 @@ def shell_command(process: SandboxProcess, shell: str = "/bin/bash") -> tuple[li
     flags = [flag for ns, flag in _NAMESPACES.items()
              if os.readlink(f"/proc/{target}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
     nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
-    # a sandbox run as its own host user maps only that user: the shell takes the agent's uid inside
-    # (so the host's), rather than entering with root's host credentials
-    from rdbench.sandbox.bwrap import AGENT_UID  # not at the top: the seam imports this module
-
-    credentials = (["-S", str(AGENT_UID), "-G", str(AGENT_UID)] if process.host_user is not None
+    # a sandbox run as a host user of its own (no user namespace): the shell takes that user's
+    # credentials, rather than entering with root's
+    user = process.host_user
+    credentials = (["-S", str(user.uid), "-G", str(user.gid)] if user is not None
                    else ["--preserve-credentials"])
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
     # a non-interactive bash unsets PS1 from its environment: export it again just before the

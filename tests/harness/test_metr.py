@@ -167,3 +167,20 @@ def test_full_internet_refused_unless_allowed(tmp_path: Path) -> None:
 def test_malformed_family_is_one_clear_error(family: str, tasks: str | None, expected: str) -> None:
     with pytest.raises(FamilyError, match=expected):
         make_task(TEST_FAMILIES / family, metr_tasks=tasks)
+
+
+def test_protected_scoring_library_as_rebench_uses_it(tmp_path: Path) -> None:
+    sample = run_family(TEST_FAMILIES / "metr_protected", [
+        bash("ls -la score.py; echo 40 > answer.txt; python3 score.py 2>&1 | tail -1; ls /protected 2>&1"),
+        call("score"),
+        bash("echo 41 > answer.txt"),
+        call("score"),
+    ], tmp_path)
+    probe = tool_outputs(sample)[0]
+    assert "score.py" in probe and "No such file" in probe  # readable script; no /protected here
+    if AS_ROOT:
+        assert "root" in probe.splitlines()[0] and "not run by the scoring group" in probe
+    record = record_of(sample)
+    values = [e["value"] for e in record["score_log"]]
+    assert values[:3] == [-2.0, -1.0, -1.0] and [e["kind"] for e in record["score_log"]][:3] == ["scored"] * 3
+    assert record["raw_score"] == -1.0  # aggregate_scores: the best of the log

@@ -46,6 +46,13 @@ LIB_TARGET = "/opt/rdbench/lib"
 CALL_TARGET = "/opt/rdbench/metr-call"
 BASE_ENV_TARGET = "/opt/rdbench/base-env"
 PROC_TARGET = "/opt/rdbench/proc"
+METR_LIB_TARGET = "/opt/rdbench/metr-lib"
+"""On ``PYTHONPATH`` in the agent's sandbox and the root steps: rdbench's ``metr.task_protected_scoring``."""
+
+
+def metr_library_mount() -> Mount:
+    """The protected-scoring stand-in (``metr`` package), for ``PYTHONPATH`` = :data:`METR_LIB_TARGET`."""
+    return Mount(source=LIB_PATH / "metr", target=f"{METR_LIB_TARGET}/metr")
 HELPER = f"{LIB_TARGET}/rdbench_metr.py"
 RESULT_MARKER = "@@RDBENCH_METR@@ "  # rdbench_metr.RESULT_MARKER
 SEPARATION_ENV = "RDBENCH_METR_SEPARATION"  # metr.task_protected_scoring.SEPARATION_ENV
@@ -163,6 +170,7 @@ def root_spec(argv: list[str], place: Place, separation: Separation, *, network:
         Mount(source=place.env, target=ENV_DIR, mode="rw" if place.env_writable else "ro"),
         Mount(source=place.base_env, target=BASE_ENV_TARGET, mode="ro"),
         Mount(source=LIB_PATH, target=LIB_TARGET, mode="ro"),
+        metr_library_mount(),
         *_interpreter_mounts(place.env),
         *place.extra_mounts,
     ]
@@ -179,7 +187,7 @@ def root_spec(argv: list[str], place: Place, separation: Separation, *, network:
         mounts=mounts,
         overlays=overlays,
         env={"VIRTUAL_ENV": ENV_DIR, SEPARATION_ENV: separation.mode, HIDDEN_ENV: ":".join(hidden),
-             **(env or {})},
+             "PYTHONPATH": METR_LIB_TARGET, **(env or {})},
         cwd="/root",
         timeout=timeout,
         memory_mb=memory_mb,

@@ -32,7 +32,15 @@ from inspect_ai.util import store
 
 from rdbench.harness.context import RUN_ID_KEY, RunContext, ScoringUnavailable, activate
 from rdbench.harness.metr.image import FamilyImage, ensure_image, read_cached_setup
-from rdbench.harness.metr.steps import Place, Separation, StepResult, run_step, warn_shared_uid
+from rdbench.harness.metr.steps import (
+    METR_LIB_TARGET,
+    Place,
+    Separation,
+    StepResult,
+    metr_library_mount,
+    run_step,
+    warn_shared_uid,
+)
 from rdbench.harness.scorer import rdbench_scorer
 from rdbench.harness.services import make_handler
 from rdbench.harness.task import _cleanup as cleanup_run
@@ -174,6 +182,8 @@ def make_metr_task(
         "rdbench_budget_s": budget_s, "rdbench_metr_network": bool(needs_net) and name in needs_net,
     }) for name in chosen]
     request = SandboxRequest(
+        mounts=[metr_library_mount()],
+        env={"PYTHONPATH": METR_LIB_TARGET},
         python_env=image.env,
         network=bool(needs_net),
         memory_mb=int(scale_spec.memory_gb * 1024),

@@ -282,6 +282,8 @@ def _agent_command(argv: list[str], env: dict[str, str] | None) -> list[str]:
     except ImportError as error:  # pragma: no cover - only outside rdbench's root sandbox
         raise RuntimeError("intermediate_score runs only in rdbench's scoring sandbox") from error
     child = {"HOME": "/home/agent", "USER": "agent", "LOGNAME": "agent", **(env or {})}
+    if os.environ.get("PYTHONPATH") and "PYTHONPATH" not in child:
+        child["PYTHONPATH"] = os.environ["PYTHONPATH"]  # this module, for the scoring script
     command = rdbench_scorer.sandbox_argv(argv, env=child, cwd="/home/agent")
     if _separated():
         agent = pwd.getpwnam("agent")

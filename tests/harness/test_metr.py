@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import ModelOutput, get_model
@@ -184,3 +185,22 @@ def test_protected_scoring_library_as_rebench_uses_it(tmp_path: Path) -> None:
     values = [e["value"] for e in record["score_log"]]
     assert values[:3] == [-2.0, -1.0, -1.0] and [e["kind"] for e in record["score_log"]][:3] == ["scored"] * 3
     assert record["raw_score"] == -1.0  # aggregate_scores: the best of the log
+
+
+def test_inspect_eval_cli_runs_a_family(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.yaml"
+    script.write_text(yaml.safe_dump([{"bash": f"submit $({SUM})"}]))
+    env = {**os.environ, "RDBENCH_TASKS_PATH": str(EXAMPLES)}
+    inspect = Path(sys.executable).with_name("inspect")
+    done = subprocess.run([str(inspect), "eval", "rdbench/metr_sum", "-T", "tasks=small", "--model", "script/metr",
+                           "-M", f"script={script}", "--log-dir", str(tmp_path / "logs"), "--display", "none"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [log_file] = (tmp_path / "logs").glob("*.eval")
+    [sample] = read_eval_log(str(log_file)).samples or []
+    assert sample.id == "small"
+    record = record_of(sample)
+    assert record["raw_score"] == 1.0 and record["task"] == "metr_sum"

@@ -31,7 +31,8 @@ def rows(tags: list[str] | None = None) -> list[dict[str, object]]:
         if is_metr_family(path):
             from rdbench.harness.metr.task import family_rows
 
-            out += family_rows(path)
+            if not tags or "metr" in tags:
+                out += family_rows(path)
             continue
         try:
             task = load_task(path)
@@ -60,6 +61,8 @@ def rows(tags: list[str] | None = None) -> list[dict[str, object]]:
 
 
 def _tags(path: Path) -> list[str]:
+    if is_metr_family(path):
+        return ["metr"]
     try:
         return list(load_task(path).spec.tags)
     except TaskFormatError:

@@ -106,7 +106,7 @@ def make_task(
                 "a METR family has one sample per task and its own resources: --scale, --instances and "
                 "--seed are ignored (choose tasks with -T tasks=a,b)")
         return make_metr_task(resolve(task), tasks=metr_tasks, allow_internet=allow_internet, budget=budget,
-                              solver=solver, agent_name=agent_name or _solver_name(solver), gpus=gpus,
+                              solver=solver, agent_name=agent_name or (_solver_name(solver) if solver is not None else "react"), gpus=gpus,
                               cpus=cpus, progress=progress, cost_limit=cost_limit)
     ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
     register_pricing()  # Inspect prices runs (and enforces cost_limit) with rdbench's table

@@ -439,6 +439,8 @@ def family_rows(path: Path) -> list[dict[str, object]]:
         anchor = family.sidecar.anchor(name) if name else None
         rows.append({
             "task": family.name if name is None else f"{family.name}/{name}",
+            "version": family.version,
+            "tags": ["metr"],
             "scale": SCALE,
             "budget": format_duration(family.sidecar.time_budget),
             "resources": f"{res['cpus']} cpu, {res['memory_gb']:g} GB" + (f", {res['gpus']} gpu" if res["gpus"] else ""),

@@ -204,3 +204,29 @@ def test_inspect_eval_cli_runs_a_family(tmp_path: Path) -> None:
     assert sample.id == "small"
     record = record_of(sample)
     assert record["raw_score"] == 1.0 and record["task"] == "metr_sum"
+
+
+def test_human_shell_in_a_family_runs_as_the_agent(tmp_path: Path) -> None:
+    import sys
+
+    import pexpect
+
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rdbench.cli.human", "metr_sum", "-T", "tasks=small", "--budget", "120s", "--log-dir", str(tmp_path)],
+        encoding="utf-8", timeout=240, env={**os.environ, "RDBENCH_TASKS_PATH": str(EXAMPLES)},
+    )
+    child.expect(r"\$ ")
+    child.sendline("id -un; pwd; cat checksum.secret; ls /root; echo ==DONE")
+    child.expect("==DONE\r\n")
+    child.expect(r"\$ ")
+    shown = child.before or ""
+    assert "agent" in shown and "/home/agent" in shown and "cannot access '/root'" in shown
+    if AS_ROOT:
+        assert "Permission denied" in shown and "sum=" not in shown
+    child.sendline(f"submit $({SUM})")
+    child.expect(pexpect.EOF, timeout=240)
+    [log_file] = tmp_path.glob("*.eval")
+    [sample] = read_eval_log(str(log_file)).samples or []
+    record = record_of(sample)
+    assert record["raw_score"] == 1.0 and record["agent"] == "human"

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
                         "codemodel at full scale); repeatable")
     parser.add_argument("-T", "--task-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="METR families: tasks=NAME, the family's task to do (default: its first)")
+                        help="METR families: tasks=a,b, the family's tasks to do (default: every task, one after another)")
     parser.add_argument("--allow-internet", action="store_true",
                         help="METR families: allow a task that asks for full_internet")
     parser.set_defaults(handler=guarded(run))

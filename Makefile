@@ -41,7 +41,7 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host
+	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host -p rdbench_metr -p metr.task_protected_scoring
 	@bash scripts/check_scorers.sh
 
 # Two workers for everything but the tests that measure wall time (marked `timing`), which then run
@@ -60,7 +60,7 @@ test: setup
 	$(VENV)/bin/ruff check src tests benchmarks scripts examples
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host
+	$(VENV)/bin/mypy -p rdbench_scorer -p rdbench_host -p rdbench_metr -p metr.task_protected_scoring
 	@bash scripts/check_scorers.sh
 	$(run_pytest)
 

@@ -49,6 +49,11 @@ def list_tasks(tag: str | None = None) -> dict[str, Path]:
     from rdbench.task.loader import discover, load_task
 
     found = discover()
+    if tag == "metr":
+        from rdbench.task.metr import is_metr_family
+
+        return {name: path for name, path in found.items() if is_metr_family(path)}
+    found = {name: path for name, path in found.items() if (path / "task.yaml").is_file()} if tag else found
     if tag is None:
         return found
     return {name: path for name, path in found.items() if tag in load_task(path).spec.tags}

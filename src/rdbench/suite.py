@@ -22,7 +22,8 @@ from rdbench.errors import UserError
 from rdbench.task.loader import discover
 
 REGISTRY_PREFIX = "rdbench/"
-TASK_ARGUMENTS = ("scale", "budget", "instances", "seed", "agent", "agent_args", "gpus", "cpus", "cost_limit")
+TASK_ARGUMENTS = ("scale", "budget", "instances", "seed", "agent", "agent_args", "gpus", "cpus", "cost_limit",
+                  "tasks", "allow_internet")
 
 
 def _positive(name: str, value: Any, kind: type = int) -> Any:
@@ -69,6 +70,8 @@ def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
         gpus: list[int] | str | None = None,
         cpus: list[int] | str | None = None,
         cost_limit: float | None = None,
+        tasks: str | list[str] | None = None,
+        allow_internet: bool = False,
         **unknown: Any,
     ) -> Task:
         from inspect_ai._util.error import PrerequisiteError
@@ -94,12 +97,15 @@ def _make(name: str, folder: str | None = None) -> Callable[..., Task]:
                 folder or name, scale=str(scale), budget=budget, solver=agent_or_default(agent, **options),
                 instances=_positive("instances", instances), seed=seed, agent_name=agent,
                 gpus=_indices("gpus", gpus), cpus=_indices("cpus", cpus), cost_limit=_positive("cost_limit", cost_limit, float),
+                metr_tasks=tasks if tasks is None or isinstance(tasks, list) else str(tasks),
+                allow_internet=bool(allow_internet),
             )
         except (TaskFormatError, TaskNotFoundError, EnvironmentBuildError, ValueError) as error:
             raise PrerequisiteError(f"{REGISTRY_PREFIX}{name}: {error}") from None
 
     create.__name__ = name
-    create.__doc__ = f"The rdbench task {name} (scale: mini|full; budget e.g. '30m')."
+    create.__doc__ = (f"The rdbench task {name} (scale: mini|full; budget e.g. '30m'; METR families: "
+                      "tasks=a,b, allow_internet=true).")
     return create
 
 
@@ -116,15 +122,21 @@ def register_suite(extra: dict[str, Path] | None = None) -> list[str]:
 def registry_name(task_name_or_folder: str) -> str:
     """The registry name (``rdbench/<name>``) of a task given by name or folder, registering it
     (a folder off the search path is registered under its task's name, for this process only)."""
-    from rdbench.task.loader import load_task
+    from rdbench.task.loader import load_task, resolve
+    from rdbench.task.metr import is_metr_family
 
-    loaded = load_task(task_name_or_folder)
+    folder = resolve(task_name_or_folder)
+    if is_metr_family(folder):  # a METR family: its folder's name
+        name, root = folder.name, folder
+    else:
+        loaded = load_task(task_name_or_folder)
+        name, root = loaded.name, loaded.root
     known = discover()
-    if known.get(loaded.name) is not None and Path(known[loaded.name]).resolve() == loaded.root.resolve():
+    if known.get(name) is not None and Path(known[name]).resolve() == root.resolve():
         register_suite()
     else:
-        register_suite({loaded.name: loaded.root})
-    return f"{REGISTRY_PREFIX}{loaded.name}"
+        register_suite({name: root})
+    return f"{REGISTRY_PREFIX}{name}"
 
 
 SUITE = register_suite()

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     bindings = parse_model_roles(args.model_role)
     given = parse_gpus(args.gpus) if args.gpus is not None else None
     given_cpus = parse_cpus(args.cpus) if args.cpus is not None else None
-    names = list(discover()) if args.all else args.tasks
+    names = list(discover(metr=False)) if args.all else args.tasks
     if not names:
         raise UserError("name a task (see `rdbench tasks`) or pass --all")
     if args.repeats < 1:

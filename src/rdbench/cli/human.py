@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
                         help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
                         "codemodel at full scale); repeatable")
+    parser.add_argument("-T", "--task-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="METR families: tasks=a,b, the family's tasks to do (default: every task, one after another)")
+    parser.add_argument("--allow-internet", action="store_true",
+                        help="METR families: allow a task that asks for full_internet")
     parser.set_defaults(handler=guarded(run))
 
 
@@ -33,21 +37,26 @@ def run(args: argparse.Namespace) -> int:
     from inspect_ai import eval as inspect_eval
 
     from rdbench.agents.human import human
+    from rdbench.cli.run import parse_task_args
     from rdbench.harness.task import make_task
     from rdbench.scoring.models import parse_model_roles, require_known_roles, require_roles
-    from rdbench.task.loader import load_task
+    from rdbench.task.loader import load_task, resolve
+    from rdbench.task.metr import is_metr_family
     from rdbench.task.spec import parse_duration
 
     roles = parse_model_roles(args.model_role)
-    spec = load_task(args.task).spec
-    require_known_roles([spec], args.scale, roles)
-    require_roles(spec, args.scale, roles)
+    task_args = parse_task_args(args.task_arg, args.allow_internet)
+    if not is_metr_family(resolve(args.task)):
+        spec = load_task(args.task).spec
+        require_known_roles([spec], args.scale, roles)
+        require_roles(spec, args.scale, roles)
     if args.budget is not None:
         parse_duration(args.budget)  # one line for a bad duration, before anything runs
     warn_at = [parse_duration(w) for w in args.warn_at.split(",") if w.strip()]
     who = f"human:{args.name}" if args.name else "human"
     task = make_task(args.task, scale=args.scale, budget=args.budget,
-                     solver=human(name=args.name, warn_at=warn_at), agent_name=who, progress=progress)
+                     solver=human(name=args.name, warn_at=warn_at), agent_name=who, progress=progress,
+                     **task_args)
     logs = inspect_eval(task, model="none", log_dir=args.log_dir, display="none", max_samples=1,
                         model_roles=dict(roles) or None)
     log = logs[0]

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from rdbench.scoring.redteam import load_attacks, run_redteam
 
-    names = args.tasks or list(discover())
+    names = args.tasks or list(discover(metr=False))
     results = []
     for name in names:
         task = load_task(name)

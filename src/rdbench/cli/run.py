@@ -13,7 +13,8 @@ from rdbench.cli.common import guarded, progress
 from rdbench.cli.slurm import add_options as add_slurm_options
 from rdbench.errors import UserError
 from rdbench.sandbox.api import parse_cpus, parse_gpus
-from rdbench.task.loader import load_task
+from rdbench.task.loader import load_task, resolve
+from rdbench.task.metr import is_metr_family
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +85,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--calibrate", action="store_true",
                         help="calibrate tasks that have no calibration on this machine first "
                         "(`rdbench check`), instead of only warning")
+    parser.add_argument("-T", "--task-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="METR families: tasks=a,b runs only these tasks of the family "
+                        "(default: every task)")
+    parser.add_argument("--allow-internet", action="store_true",
+                        help="METR families: give tasks whose permissions include full_internet the "
+                        "host's network (refused without this flag)")
     add_slurm_options(parser, runs=True)
     parser.set_defaults(handler=guarded(run))
 
@@ -106,6 +113,27 @@ def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
         except yaml.YAMLError:
             parsed[key.strip()] = value
     return parsed
+
+
+def parse_task_args(pairs: Sequence[str], allow_internet: bool = False) -> dict[str, Any]:
+    """``-T tasks=a,b`` (and ``--allow-internet``) as ``make_task`` arguments.
+
+    Raises:
+        ValueError: A pair is not KEY=VALUE or names an unknown argument.
+    """
+    out: dict[str, Any] = {"allow_internet": allow_internet} if allow_internet else {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"-T {pair}: give KEY=VALUE, e.g. -T tasks=main,hidden")
+        if key == "tasks":
+            out["metr_tasks"] = value
+        elif key == "allow_internet":
+            out["allow_internet"] = value.strip().lower() in ("1", "true", "yes")
+        else:
+            raise ValueError(f"-T {key}: unknown task argument; rdbench run takes -T tasks=a,b and "
+                             "-T allow_internet=true (other settings have flags: --scale, --budget, ...)")
+    return out
 
 
 def use_pricing(path: str) -> Path:
@@ -142,7 +170,7 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
     from rdbench.task.loader import discover
 
     chosen = list(dict.fromkeys(names))
-    suite_tags = {name: load_task(path).spec.tags for name, path in discover().items()} if tags else {}
+    suite_tags = {name: load_task(path).spec.tags for name, path in discover(metr=False).items()} if tags else {}
     for tag in tags:
         tagged = [name for name, task_tags in suite_tags.items() if tag in task_tags]
         if not tagged:
@@ -262,7 +290,11 @@ def run(args: argparse.Namespace) -> int:
     check_agent_args(args.agent, agent_args)
     model_roles = parse_model_roles(args.model_role)
     names = select_tasks(args.tasks, args.tag)
-    specs = [load_task(name).spec for name in names]
+    families = [name for name in names if is_metr_family(resolve(name))]
+    metr_args = parse_task_args(args.task_arg, args.allow_internet)
+    if metr_args and not families:
+        raise UserError("-T and --allow-internet are for METR families; none of the tasks is one")
+    specs = [load_task(name).spec for name in names if name not in families]
     require_known_roles(specs, args.scale, model_roles)
     for spec in specs:  # every task's roles, before anything runs
         require_roles(spec, args.scale, model_roles)
@@ -277,11 +309,12 @@ def run(args: argparse.Namespace) -> int:
         if "cost_limit" in agent_parameters(args.agent):
             agent_args.setdefault("cost_limit", args.cost_limit)
     register_pricing(table, models)
-    _calibrations(names, args.scale, model_roles, args.calibrate, gpus)
+    _calibrations([n for n in names if n not in families], args.scale, model_roles, args.calibrate, gpus)
     task_args = {k: v for k, v in {
         "scale": args.scale, "budget": args.budget, "instances": args.instances, "seed": args.seed,
         "agent": args.agent, "agent_args": agent_args or None, "gpus": gpus, "cpus": cpus,
-        "cost_limit": args.cost_limit,
+        "cost_limit": args.cost_limit, "tasks": metr_args.get("metr_tasks"),
+        "allow_internet": metr_args.get("allow_internet"),
     }.items() if v is not None}
     registries = [registry_name(name) for name in names]
     retry: list[Any] = []

@@ -11,6 +11,7 @@ from rdbench.errors import UserError
 from rdbench.scoring.calibration import check_command, load_calibration
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import discover, load_task
+from rdbench.task.metr import is_metr_family
 from rdbench.task.spec import format_duration
 
 
@@ -27,6 +28,12 @@ def rows(tags: list[str] | None = None) -> list[dict[str, object]]:
     ``tags`` when given."""
     out: list[dict[str, object]] = []
     for name, path in discover().items():
+        if is_metr_family(path):
+            from rdbench.harness.metr.task import family_rows
+
+            if not tags or "metr" in tags:
+                out += family_rows(path)
+            continue
         try:
             task = load_task(path)
         except TaskFormatError as error:
@@ -54,6 +61,8 @@ def rows(tags: list[str] | None = None) -> list[dict[str, object]]:
 
 
 def _tags(path: Path) -> list[str]:
+    if is_metr_family(path):
+        return ["metr"]
     try:
         return list(load_task(path).spec.tags)
     except TaskFormatError:
@@ -79,6 +88,10 @@ def run(args: argparse.Namespace) -> int:
         cal_text = f"not calibrated ({check_command(str(row['task']), str(row['scale']))})" if cal is None else (
             f"starting {cal['starting']:.4g}, reference {cal['reference']:.4g}"  # type: ignore[index]
         )
+        if row["kind"] == "metr":
+            cal_text = ("sidecar: " + cal_text.split(" (")[0]) if cal is not None else "no sidecar (not normalised)"
+            if row.get("note"):
+                cal_text += f"; {row['note']}"
         if row["model_roles"]:
             roles = ", ".join(row["model_roles"])  # type: ignore[arg-type]
             cal_text = f"needs --model-role {roles}=MODEL; calibrated per model"

@@ -11,17 +11,21 @@ import contextvars
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from inspect_ai.util import Store
 
 from rdbench.sandbox.api import ResearchSandbox
 from rdbench.scoring.log import STORE_KEY, EntrySource, ScoreEntry, ScoreLog
 from rdbench.scoring.models import ModelGateway
-from rdbench.scoring.runner import score_workspace
+from rdbench.scoring.record import Calibration
+from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.scoring.runs import RunInfo, write_info
 from rdbench.task.assets import Materialized
 from rdbench.task.loader import LoadedTask
+
+if TYPE_CHECKING:
+    from inspect_ai.solver import TaskState
 
 _current: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
     "rdbench_run", default=None
@@ -39,6 +43,31 @@ def _working_time() -> float:
         return float(sample_working_time())
     except Exception:
         return time.monotonic()
+
+
+class ScoringUnavailable(Exception):
+    """The run's task offers no intermediate scoring (e.g. a METR family scored on its submission);
+    the message says what to do instead."""
+
+
+class RunHooks(Protocol):
+    """How a run of a task that is not an rdbench task folder (a METR family) is scored."""
+
+    async def score(self, run: RunContext, source: EntrySource) -> ScoreResult:
+        """Score the current state (the sandbox frozen by the caller's snapshot, if it needs one).
+
+        Raises:
+            ScoringUnavailable: The task has no intermediate scoring.
+        """
+        ...
+
+    async def final(self, run: RunContext, state: TaskState | None) -> ScoreEntry | None:
+        """Append the run's final entry (its raw score) to the score log and return it."""
+        ...
+
+    def calibration(self, run: RunContext) -> Calibration | None:
+        """The starting and reference scores that normalise the run, or None."""
+        ...
 
 
 @dataclass
@@ -61,9 +90,14 @@ class RunContext:
     service_usage: dict[str, int] = field(default_factory=dict)
     service_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     submitted: bool = False
+    submission: str | None = None
+    """What the agent submitted (``submit ANSWER``), for tasks scored on a submitted string."""
     store: Store | None = None
     models: ModelGateway | None = None
     info: RunInfo | None = None
+    hooks: RunHooks | None = None
+    """Scoring of a task that is not an rdbench task folder (METR families); None: the task's
+    protected scorer."""
     started_working: float = field(default_factory=_working_time)
     started_wall: float = field(default_factory=time.time)
     _score_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -103,13 +137,19 @@ class RunContext:
         The agent's sandbox is frozen while the snapshot is scored, so background jobs can neither
         change what is scored nor compete with it for the CPU; the scorer runs on the run's cores. Never raises for a bad submission:
         an invalid one gets ``value=None`` and a message.
+
+        Raises:
+            ScoringUnavailable: The task offers no intermediate scoring (``hooks``).
         """
         async with self._score_lock:
-            async with self.sandbox.workspace_snapshot() as workspace:
-                result = await score_workspace(
-                    self.materialized, workspace, self.environment, gpus=self.gpus, cpus=self.cpus,
-                    models=self.models,
-                )
+            if self.hooks is not None:
+                result = await self.hooks.score(self, source)
+            else:
+                async with self.sandbox.workspace_snapshot() as workspace:
+                    result = await score_workspace(
+                        self.materialized, workspace, self.environment, gpus=self.gpus, cpus=self.cpus,
+                        models=self.models,
+                    )
             entry = ScoreEntry(
                 index=self.score_log.next_index(),
                 timestamp=time.time(),
@@ -121,10 +161,14 @@ class RunContext:
                 source=source,
                 kind=result.kind,
             )
-            entry = self.score_log.append(entry)
-            if self.store is not None:
-                self.store.set(STORE_KEY, [e.model_dump(mode="json") for e in self.score_log.entries])
-            return entry
+            return self.log_entry(entry)
+
+    def log_entry(self, entry: ScoreEntry) -> ScoreEntry:
+        """Append ``entry`` to the score log (file and sample store); returns it as appended."""
+        entry = self.score_log.append(entry)
+        if self.store is not None:
+            self.store.set(STORE_KEY, [e.model_dump(mode="json") for e in self.score_log.entries])
+        return entry
 
     def record_end(self, raw: float | None, normalised: float | None) -> None:
         """Mark the run finished in its ``run.json`` (``rdbench watch``), with its scores."""

@@ -28,23 +28,30 @@ from rdbench.scoring.machine import machine_record
 from rdbench.scoring.models import ModelGateway
 from rdbench.scoring.normalise import aggregate, normalise
 from rdbench.scoring.provenance import provenance
-from rdbench.scoring.record import RECORD_KEY, RunRecord
+from rdbench.scoring.record import RECORD_KEY, IntegrityReport, RunRecord
 
 
 async def final_record(run: RunContext, state: TaskState | None = None) -> RunRecord:
     """Finish a run: final scoring where needed, integrity, aggregation, normalisation."""
     spec = run.task.spec
     scoring = spec.scoring
-    agent_entries = [e for e in run.score_log.entries if e.source != "final"]
-    if scoring.aggregation == "final" or not agent_entries:
-        await run.score(source="final")
-    entries = run.score_log.entries
-    async with run.sandbox.workspace_snapshot() as workspace:
-        after = hash_files(workspace, scoring.protected_files)
-    integrity = compare(run.integrity_before, after)
-    chosen = aggregate(entries, scoring.direction, scoring.aggregation)
+    if run.hooks is not None:
+        # a METR family: its own final scoring (aggregate_scores, or score on the submission)
+        chosen = await run.hooks.final(run, state)
+        entries = run.score_log.entries
+        integrity = IntegrityReport()
+        calibration = run.hooks.calibration(run)
+    else:
+        agent_entries = [e for e in run.score_log.entries if e.source != "final"]
+        if scoring.aggregation == "final" or not agent_entries:
+            await run.score(source="final")
+        entries = run.score_log.entries
+        async with run.sandbox.workspace_snapshot() as workspace:
+            after = hash_files(workspace, scoring.protected_files)
+        integrity = compare(run.integrity_before, after)
+        chosen = aggregate(entries, scoring.direction, scoring.aggregation)
+        calibration = load_calibration(run.task.name, run.scale, run.model_binding, version=spec.version)
     raw = chosen.value if chosen is not None else None
-    calibration = load_calibration(run.task.name, run.scale, run.model_binding, version=spec.version)
     normalised = None
     if integrity.ok and calibration is not None:
         normalised = normalise(raw, calibration.starting, calibration.reference, scoring.transform)
@@ -141,6 +148,9 @@ def rdbench_scorer() -> Scorer:
         explanation = "no valid score" if chosen is None else chosen.message
         if not record.integrity.ok:
             explanation = f"INVALID: protected files changed: {', '.join(record.integrity.changed)}"
+        elif record.calibration is None and run.hooks is not None:
+            explanation += (" (not normalised: give the family a sidecar with its starting and reference "
+                            "scores, docs/metr-tasks.md)")
         elif record.calibration is None:
             explanation += f" (not normalised: run `rdbench check {record.task}` to calibrate)"
         return Score(

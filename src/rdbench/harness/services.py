@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rdbench.harness.context import RunContext
+from rdbench.harness.context import RunContext, ScoringUnavailable
 from rdbench.scoring.log import EntrySource, ScoreEntry
 from rdbench.task.spec import ServiceSpec, format_duration
 
@@ -94,7 +94,10 @@ def make_handler(
 
     async def handle(op: str, args: dict[str, Any]) -> Reply:
         if op == "score":
-            entry = await run.score(source=source)
+            try:
+                entry = await run.score(source=source)
+            except ScoringUnavailable as why:
+                return {"output": str(why), "exit_code": 3}
             return {"output": format_entry(run, entry), "exit_code": 0 if entry.valid else 2,
                     "entry": run.agent_view(entry)}
         if op in ("score-log", "score_log"):
@@ -115,6 +118,9 @@ def make_handler(
             return {"output": run.instructions or "(no instructions recorded)", "exit_code": 0}
         if op == "submit":
             run.submitted = True
+            answer = submission(args)
+            if answer is not None:
+                run.submission = answer
             if on_submit is not None:
                 on_submit()
             return {"output": "submitted: the run ends now", "exit_code": 0}
@@ -124,6 +130,20 @@ def make_handler(
         return {"output": f"unknown command {op!r}; available: {known}", "exit_code": 127}
 
     return handle
+
+
+def submission(args: dict[str, Any]) -> str | None:
+    """The answer of ``submit ANSWER`` (bare words joined by spaces), ``submit --answer TEXT`` or a
+    JSON string or object ``{"answer": ...}`` on standard input; None when none was given."""
+    if isinstance(args.get("answer"), str):
+        return str(args["answer"])
+    words = args.get("argv")
+    if isinstance(words, list) and words:
+        return " ".join(str(w) for w in words)
+    given = args.get("input")
+    if isinstance(given, str):
+        return given.rstrip("\n")
+    return None
 
 
 def service_wrappers(directory: Path, names: list[str]) -> Path:

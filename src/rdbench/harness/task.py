@@ -42,7 +42,8 @@ from rdbench.scoring.models import ModelGateway, resolve_models
 from rdbench.scoring.runs import LOG_FILE, new_info, read_run, runs_dir, write_info
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
-from rdbench.task.loader import LoadedTask, load_task
+from rdbench.task.loader import LoadedTask, load_task, resolve
+from rdbench.task.metr import is_metr_family
 from rdbench.task.spec import parse_duration
 from rdbench.tokcache import ensure_tiktoken_cache
 
@@ -73,6 +74,8 @@ def make_task(
     progress: Callable[[str], None] | None = None,
     cpus: list[int] | None = None,
     cost_limit: float | None = None,
+    metr_tasks: str | list[str] | None = None,
+    allow_internet: bool = False,
 ) -> Task:
     """Build the Inspect task for one rdbench task at one scale.
 
@@ -92,7 +95,19 @@ def make_task(
             runs on the same); samples wait for free ones.
         cost_limit: USD per sample (Inspect's ``cost_limit``: every model the run uses must have a
             price, see :func:`rdbench.scoring.cost.register_pricing`).
+        metr_tasks: METR families only: the family's tasks to run (``"a,b"``; all when None).
+        allow_internet: METR families only: grant ``full_internet`` to tasks that ask for it.
     """
+    if not isinstance(task, LoadedTask) and is_metr_family(resolve(task)):
+        from rdbench.harness.metr.task import make_metr_task
+
+        if scale not in ("mini", "metr") or instances not in (None, 1) or seed is not None:
+            (progress or (lambda m: print(m, file=sys.stderr)))(
+                "a METR family has one sample per task and its own resources: --scale, --instances and "
+                "--seed are ignored (choose tasks with -T tasks=a,b)")
+        return make_metr_task(resolve(task), tasks=metr_tasks, allow_internet=allow_internet, budget=budget,
+                              solver=solver, agent_name=agent_name or (_solver_name(solver) if solver is not None else "react"), gpus=gpus,
+                              cpus=cpus, progress=progress, cost_limit=cost_limit)
     ensure_tiktoken_cache()  # Inspect counts tokens with o200k_base; no downloads at run time
     register_pricing()  # Inspect prices runs (and enforces cost_limit) with rdbench's table
     loaded = task if isinstance(task, LoadedTask) else load_task(task)

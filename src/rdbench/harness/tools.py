@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inspect_ai.tool import Tool, tool
 
-from rdbench.harness.context import current_run
+from rdbench.harness.context import ScoringUnavailable, current_run
 from rdbench.harness.services import format_entry
 
 
@@ -20,7 +20,10 @@ def score() -> Tool:
         that the entry was recorded, when the task hides scores).
         """
         run = current_run()
-        entry = await run.score(source="agent")
+        try:
+            entry = await run.score(source="agent")
+        except ScoringUnavailable as why:
+            return str(why)
         return format_entry(run, entry)
 
     return execute

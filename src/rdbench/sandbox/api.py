@@ -18,6 +18,7 @@ Today the one implementation is the bubblewrap provider (``rdbench.sandbox.provi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
@@ -47,6 +48,17 @@ TOOLS_DIR = "/opt/rdbench/bin"
 """Stdlib-only client commands (``score``, ``score-log``, ...) on the sandbox's PATH."""
 ENV_DIR = "/opt/rdbench/env"
 """Where the task's Python environment (a venv) is mounted read-only."""
+AGENT_UID = 1000
+"""The agent's uid inside every sandbox (user ``agent``)."""
+
+
+class HostUser(BaseModel):
+    """A host uid and gid that a sandbox's processes run as (see :func:`agent_host_user`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uid: int = Field(ge=1)
+    gid: int = Field(ge=1)
 
 
 class Mount(BaseModel):
@@ -89,6 +101,12 @@ class OneShotSpec(BaseModel):
         default=None, description="folder under which delegated cgroups are bound (0, 1, ...)")
     delegate_cgroups_env: str = Field(
         default="RDBENCH_DELEGATED_CGROUPS", description="variable that lists the bound cgroup folders")
+    root: bool = Field(
+        default=False, description="run as root (uid 0) with the capabilities of file ownership and "
+        "user switching: the host's root when this process is root (the sandbox then shares no user "
+        "namespace with any agent), else uid 0 of a user namespace mapped to this process's user")
+    passwd: str | None = Field(default=None, description="the sandbox's /etc/passwd (default: root, agent)")
+    group: str | None = Field(default=None, description="the sandbox's /etc/group (default: root, agent)")
 
 
 class OneShotResult(BaseModel):
@@ -124,6 +142,11 @@ class SandboxRequest(BaseModel):
     gpu_pool: list[int] = Field(default_factory=list)
     cpus_per_sample: int = Field(default=0, ge=0)
     cpu_pool: list[int] = Field(default_factory=list)
+    workspace_target: str = Field(default=WORKSPACE, description="where the sample's workspace folder "
+                                  "appears (the default working directory)")
+    host_user: HostUser | None = Field(
+        default=None, description="run the sandbox's processes as this host user (needs root; "
+        "see agent_host_user): permission bits then separate them from root-owned files")
 
 
 @runtime_checkable
@@ -163,6 +186,12 @@ class ResearchSandbox(Protocol):
         """Resume the sandbox after :meth:`freeze`."""
         ...
 
+    def live_workspace(self) -> AbstractAsyncContextManager[Path]:
+        """``async with sandbox.live_workspace() as folder``: the sandbox frozen, ``folder`` the host
+        path of the live workspace, which the harness may change (root-side steps of a task, such
+        as a METR family's ``start`` and ``teardown``); the sandbox sees the changes once thawed."""
+        ...
+
     def workspace_snapshot(self) -> AbstractAsyncContextManager[Path]:
         """``async with sandbox.workspace_snapshot() as folder``: the sandbox frozen, ``folder`` a host
         path whose contents are the workspace as it is now and do not change until the block ends.
@@ -187,6 +216,30 @@ def research_sandbox(environment: SandboxEnvironment | None = None) -> ResearchS
         f"rdbench tasks need a research sandbox (freeze, workspace snapshot, host calls); this "
         f"sample's is {type(inner).__name__}: run with the 'bwrap' sandbox"
     )
+
+
+def agent_host_user() -> HostUser | None:
+    """The dedicated unprivileged host user that agents' sandboxes can run as, or None.
+
+    When this process is root, a sandbox asked to run as it (``SandboxRequest.host_user``) holds
+    files and processes under that uid, so root-owned files with the usual permission bits are out
+    of its reach. Without root every sandbox runs as this process's user and permission bits
+    separate nothing (one warning says so). ``RDBENCH_AGENT_UID`` picks the uid (default 64011; its
+    gid is the same number), ``RDBENCH_UID_SEPARATION=0`` turns the separation off.
+    """
+    from rdbench.sandbox.users import agent_host_user as choose
+
+    return choose()
+
+
+def chown_for(user: HostUser | None, folder: Path, keep: Callable[[Path], bool] | None = None) -> None:
+    """Give ``folder`` and everything under it (links themselves, not their targets) to ``user``,
+    except paths for which ``keep`` is true (left as they are, and their contents too). No-op when
+    ``user`` is None."""
+    from rdbench.sandbox.users import chown_tree
+
+    if user is not None:
+        chown_tree(folder, user, keep)
 
 
 def sandbox_spec(request: SandboxRequest) -> SandboxEnvironmentSpec:

@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from functools import cache, reduce
 from pathlib import Path
 
-from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, Mount
+from rdbench.sandbox.api import AGENT_UID
+from rdbench.sandbox.config import AGENT_HOME, ENV_DIR, TOOLS_DIR, WORKSPACE, HostUser, Mount
 from rdbench.sandbox.errors import SandboxSetupError
 
-AGENT_UID = 1000
-AGENT_GID = 1000
+AGENT_GID = AGENT_UID
+ROOT_CAPABILITIES = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+                     "CAP_SETUID", "CAP_SETGID", "CAP_KILL"]
+"""What a root sandbox run by host root keeps: file ownership and user switching, as root in a task
+container does for its files, but no mounts, no raw devices, no module loading, no ptrace of the
+host: its mount, pid, ipc, uts and (unless allowed) network namespaces are its own."""
 SERVICES_DIR = "/opt/rdbench/services"
 DEFAULT_PATH = f"{ENV_DIR}/bin:{TOOLS_DIR}:{SERVICES_DIR}:/usr/local/bin:/usr/bin:/bin"
 # System paths bound read-only when present. Never "/" as a whole, never /home, /root or /work.
@@ -74,16 +79,33 @@ class SandboxLayout:
     env: dict[str, str] = field(default_factory=dict)
     extra_args: list[str] = field(default_factory=list)
     hostname: str = "rdbench"
+    root: bool = False
+    """Run as uid 0 (see ``OneShotSpec.root``): host root with :data:`ROOT_CAPABILITIES` when this
+    process is root, else uid 0 of a user namespace."""
+    passwd: str | None = None
+    group: str | None = None
+    run_as: HostUser | None = None
+    """Root only: no user namespace; bwrap (as root) mounts, and the command runs as this host user
+    (``setpriv`` in front of it), so root-owned files keep their permission bits against it."""
 
 
-def _etc_files(workdir: Path) -> dict[str, Path]:
-    """Generated /etc/passwd, /etc/group and /etc/hosts for the agent user."""
+def _etc_files(workdir: Path, layout: SandboxLayout | None = None) -> dict[str, Path]:
+    """Generated /etc/passwd, /etc/group and /etc/hosts (the agent user, unless the layout says)."""
     files = {
         "passwd": f"root:x:0:0:root:/root:/bin/sh\nagent:x:{AGENT_UID}:{AGENT_GID}:agent:{AGENT_HOME}:/bin/bash\n"
                   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
         "group": f"root:x:0:\nagent:x:{AGENT_GID}:\nnogroup:x:65534:\n",
         "hosts": "127.0.0.1 localhost rdbench\n::1 localhost ip6-localhost\n",
     }
+    if layout is not None and layout.run_as is not None:
+        uid, gid = layout.run_as.uid, layout.run_as.gid
+        files["passwd"] = (f"root:x:0:0:root:/root:/bin/sh\nagent:x:{uid}:{gid}:agent:{AGENT_HOME}:/bin/bash\n"
+                           "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+        files["group"] = f"root:x:0:\nagent:x:{gid}:\nnogroup:x:65534:\n"
+    if layout is not None and layout.passwd is not None:
+        files["passwd"] = layout.passwd
+    if layout is not None and layout.group is not None:
+        files["group"] = layout.group
     out = {}
     for name, text in files.items():
         path = workdir / f"etc-{name}"
@@ -95,9 +117,9 @@ def _etc_files(workdir: Path) -> dict[str, Path]:
 def base_environment(layout: SandboxLayout) -> dict[str, str]:
     """The environment of commands in the sandbox."""
     env = {
-        "HOME": AGENT_HOME,
-        "USER": "agent",
-        "LOGNAME": "agent",
+        "HOME": "/root" if layout.root else AGENT_HOME,
+        "USER": "root" if layout.root else "agent",
+        "LOGNAME": "root" if layout.root else "agent",
         "PATH": DEFAULT_PATH,
         "LANG": "C.UTF-8",
         "TERM": "xterm",
@@ -162,11 +184,31 @@ def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
         layout: Mounts, environment, network and devices.
         workdir: A host directory for generated files (/etc/passwd, ...), kept while the sandbox runs.
     """
-    args = [bwrap_path(), "--die-with-parent", "--new-session", "--unshare-all"]
-    if layout.network:
-        args.append("--share-net")
-    args += ["--unshare-user", "--uid", str(AGENT_UID), "--gid", str(AGENT_GID),
-             "--hostname", layout.hostname, "--cap-drop", "ALL"]
+    args = [bwrap_path(), "--die-with-parent", "--new-session"]
+    if layout.root and os.geteuid() == 0:
+        # host root in namespaces of its own but the host's user namespace: its file capabilities
+        # apply to files of any host user (an agent's, run as its own uid), as root's in a container
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+        if not layout.network:
+            args.append("--unshare-net")
+        args += ["--hostname", layout.hostname, "--cap-drop", "ALL"]
+        for capability in ROOT_CAPABILITIES:
+            args += ["--cap-add", capability]
+    elif layout.run_as is not None and os.geteuid() == 0:
+        # no user namespace: the host user's own permissions, in namespaces of its own; bwrap keeps
+        # only what setpriv needs to become that user (which then clears every capability)
+        args += ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try"]
+        if not layout.network:
+            args.append("--unshare-net")
+        args += ["--hostname", layout.hostname, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
+                 "--cap-add", "CAP_SETGID"]
+    else:
+        args.append("--unshare-all")
+        if layout.network:
+            args.append("--share-net")
+        uid = 0 if layout.root else AGENT_UID
+        args += ["--unshare-user", "--uid", str(uid), "--gid", str(uid),
+                 "--hostname", layout.hostname, "--cap-drop", "ALL"]
     for path in SYSTEM_RO:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
@@ -175,7 +217,7 @@ def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
             args += ["--symlink", target, link]
         elif os.path.isdir(link):
             args += ["--ro-bind", link, link]
-    for target, source in _etc_files(workdir).items():
+    for target, source in _etc_files(workdir, layout).items():
         args += ["--ro-bind", str(source), target]
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run",
              "--dir", "/var/tmp", "--tmpfs", "/home", "--dir", AGENT_HOME]
@@ -192,8 +234,55 @@ def build_args(layout: SandboxLayout, workdir: Path) -> list[str]:
         args += [flag, str(mount.source), mount.target]
     args += gpu_args(layout.gpus)
     args += layout.extra_args
-    args += ["--chdir", layout.workspace_target if layout.workspace is not None else AGENT_HOME]
+    home = "/root" if layout.root else AGENT_HOME
+    args += ["--chdir", layout.workspace_target if layout.workspace is not None else home]
+    if os.geteuid() == 0 and (layout.root or layout.run_as is not None):
+        args = _open_folders(args)
     return args
+
+
+_TARGETED = {"--bind": 2, "--ro-bind": 2, "--bind-try": 2, "--ro-bind-try": 2, "--dev-bind": 2,
+             "--dev-bind-try": 2, "--symlink": 2, "--tmpfs": 1, "--dir": 1, "--proc": 1, "--dev": 1}
+_WORLD_WRITABLE = {"/tmp", "/var/tmp", "/dev/shm"}
+
+
+def _open_folders(args: list[str]) -> list[str]:
+    """Without a user namespace bwrap makes the folders it needs for a mount 0700 and root's, which
+    a sandbox run as another user cannot enter: make every parent of a mount point first, 0755, and
+    the temporary folders 1777 (as on any host)."""
+    parents: set[str] = set()
+    first = len(args)
+    i = 0
+    while i < len(args):
+        width = _TARGETED.get(args[i])
+        if width is None:
+            i += 1
+            continue
+        first = min(first, i)
+        target = args[i + width]
+        parent = os.path.dirname(target.rstrip("/"))
+        while parent not in ("", "/"):
+            parents.add(parent)
+            parent = os.path.dirname(parent)
+        i += width + 1
+    made: list[str] = []
+    for folder in sorted(parents, key=lambda p: (p.count("/"), p)):
+        made += ["--perms", "0755", "--dir", folder]
+    out = [*args[:first], *made]
+    i = first
+    while i < len(args):
+        token = args[i]
+        if token in ("--tmpfs", "--dir") and i + 1 < len(args) and args[i + 1] in _WORLD_WRITABLE:
+            out += ["--perms", "1777", token, args[i + 1]]
+            i += 2
+            continue
+        if token == "--tmpfs" and i + 1 < len(args):
+            out += ["--perms", "0755", token, args[i + 1]]
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 @cache

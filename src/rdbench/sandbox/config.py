@@ -12,6 +12,7 @@ from rdbench.sandbox.api import ENV_DIR as ENV_DIR
 from rdbench.sandbox.api import RUN_DIR as RUN_DIR
 from rdbench.sandbox.api import TOOLS_DIR as TOOLS_DIR
 from rdbench.sandbox.api import WORKSPACE as WORKSPACE
+from rdbench.sandbox.api import HostUser as HostUser
 from rdbench.sandbox.api import Mount as Mount
 
 
@@ -20,7 +21,7 @@ class BwrapConfig(BaseModel):
 
     Per sample, the provider creates a fresh host workspace directory (a copy of
     ``workspace_template``, or of the path in the sample metadata key ``rdbench_workspace``, or
-    empty) bound read-write at ``/home/agent/workspace``.
+    empty) bound read-write at ``workspace_target`` (``/home/agent/workspace``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -56,6 +57,10 @@ class BwrapConfig(BaseModel):
         default=None, description="cap on what the sample's workspace may hold (a size-limited "
         "filesystem where the host allows one; see rdbench.sandbox.quota)"
     )
+    workspace_target: str = Field(
+        default=WORKSPACE, description="where the workspace appears inside (the default cwd)")
+    host_user: HostUser | None = Field(
+        default=None, description="run the sandbox as this host user (root only; rdbench.sandbox.users)")
 
     def __hash__(self) -> int:
         # Inspect keys sandbox configs by hash; lists and dicts are not hashable, their JSON is.

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rdbench.sandbox.process import SandboxProcess
 
-WORKSPACE = "/home/agent/workspace"
 _NAMESPACES = {"user": "-U", "mnt": "-m", "pid": "-p", "net": "-n", "ipc": "-i", "uts": "-u"}
 
 
@@ -44,11 +43,17 @@ def shell_command(process: SandboxProcess, shell: str = "/bin/bash") -> tuple[li
     flags = [flag for ns, flag in _NAMESPACES.items()
              if os.readlink(f"/proc/{target}/ns/{ns}") != os.readlink(f"/proc/self/ns/{ns}")]
     nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
+    # a sandbox run as a host user of its own (no user namespace): the shell takes that user's
+    # credentials, rather than entering with root's
+    user = process.host_user
+    credentials = (["-S", str(user.uid), "-G", str(user.gid)] if user is not None
+                   else ["--preserve-credentials"])
     # nsenter resolves --wd before entering the mount namespace, so the shell changes directory itself
     # a non-interactive bash unsets PS1 from its environment: export it again just before the
     # interactive shell starts
-    argv = [nsenter, "-t", str(target), *flags, "--preserve-credentials", "-r",
-            shell, "-c", f'cd {WORKSPACE} && export PS1="$RDBENCH_PS1" && exec {shell} -i']
+    workdir = shlex.quote(process.layout.workspace_target)
+    argv = [nsenter, "-t", str(target), *flags, *credentials, "-r",
+            shell, "-c", f'cd {workdir} && export PS1="$RDBENCH_PS1" && exec {shell} -i']
     env = dict(process.env)
     extra_path = env.get("RDBENCH_EXTRA_PATH")
     if extra_path:

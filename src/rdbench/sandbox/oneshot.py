@@ -70,6 +70,9 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
         gpus=list(spec.gpus),
         env=env,
         extra_args=extra,
+        root=spec.root,
+        passwd=spec.passwd,
+        group=spec.group,
     )
     args = build_args(layout, workdir)
     setup: list[str] = []
@@ -103,7 +106,10 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
     if not setup and not spec.private_proc:
         return inner
     script = " && ".join([*setup, "exec " + " ".join(shlex.quote(a) for a in inner)])
-    namespaces = ["--user", "--map-root-user", "--mount"]
+    # host root mounts the overlays in a mount namespace of its own; anyone else needs a user
+    # namespace for that (and then bwrap runs inside it)
+    real_root = spec.root and os.geteuid() == 0
+    namespaces = ["--mount"] if real_root else ["--user", "--map-root-user", "--mount"]
     if spec.private_proc:
         namespaces += ["--pid", "--fork", "--kill-child", f"--mount-proc={workdir / 'proc'}"]
     return ["unshare", *namespaces, "--", "/bin/sh", "-c", script]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
-from rdbench.sandbox.config import RUN_DIR
+from rdbench.sandbox.config import RUN_DIR, HostUser
 from rdbench.sandbox.errors import SandboxSetupError
 from rdbench.sandbox.limits import CgroupLimits, LimitSpec
+from rdbench.sandbox.users import setpriv_prefix
 
 DAEMON_SOURCE = Path(__file__).with_name("daemon.py")
 CONTROL_DIR = "/run/rdbench-control"
@@ -34,10 +36,18 @@ class SandboxProcess:
         layout: Mounts, environment, network and devices.
         limits: Memory, process and CPU limits of the whole sandbox.
         run_dir: Host directory bound read-only at ``/run/rdbench`` (host-call sockets live here).
+        host_user: Run bwrap (and so everything inside) as this host user (root only; see
+            :mod:`rdbench.sandbox.users`); None: as this process's user.
     """
 
-    def __init__(self, layout: SandboxLayout, limits: LimitSpec, run_dir: Path) -> None:
+    def __init__(self, layout: SandboxLayout, limits: LimitSpec, run_dir: Path,
+                 host_user: HostUser | None = None) -> None:
+        if host_user is not None:
+            if os.geteuid() != 0:
+                raise SandboxSetupError("a sandbox runs as a host user of its own only when rdbench runs as root")
+            layout = dataclasses.replace(layout, run_as=host_user)
         self.layout = layout
+        self.host_user = host_user
         self.cgroups = CgroupLimits(limits)
         self.run_dir = run_dir
         self.workdir = Path(tempfile.mkdtemp(prefix="rdbench-sbx-"))
@@ -68,7 +78,13 @@ class SandboxProcess:
             args += ["--setenv", key, value]
         info_read, info_write = os.pipe()
         args += ["--info-fd", str(info_write)]
-        argv = [*args, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
+        prefix: list[str] = []
+        if self.host_user is not None:
+            # bwrap (root) builds the namespaces and mounts; the daemon, and so every command, runs
+            # as the host user, which makes its socket in the control folder
+            os.chown(self.control, self.host_user.uid, self.host_user.gid)
+            prefix = setpriv_prefix(self.host_user)
+        argv = [*args, *prefix, "/usr/bin/python3", "-I", "-S", f"{CONTROL_DIR}-daemon.py",
                 f"{CONTROL_DIR}/daemon.sock"]
         self.cgroups.create()
         try:

@@ -29,13 +29,14 @@ from pydantic import BaseModel
 
 from rdbench.errors import UserError
 from rdbench.sandbox.bwrap import SandboxLayout, bwrap_path
-from rdbench.sandbox.config import AGENT_HOME, WORKSPACE, BwrapConfig
+from rdbench.sandbox.config import AGENT_HOME, BwrapConfig
 from rdbench.sandbox.gpus import pool_for
 from rdbench.sandbox.interactive import connection_command
 from rdbench.sandbox.limits import LimitSpec
 from rdbench.sandbox.process import SandboxProcess
 from rdbench.sandbox.quota import SizedFolder
 from rdbench.sandbox.resources import cpu_pool_for, format_cpus, parse_cpus
+from rdbench.sandbox.users import chown_tree
 
 log = logging.getLogger(__name__)
 WORKSPACE_METADATA_KEY = "rdbench_workspace"
@@ -115,6 +116,13 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         elif not workspace.exists():
             workspace.mkdir()
         workspace.chmod(0o755)
+        if cfg.host_user is not None:
+            # the sandbox's user must reach its folders (bwrap resolves the binds as that user) and
+            # own its workspace; the state folder's other contents stay unreadable to it
+            state_dir.chmod(0o711)
+            if disk is not None:
+                disk.path.chmod(0o711)
+            chown_tree(workspace, cfg.host_user)
         run_dir = state_dir / "run"
         run_dir.mkdir()
         gpus = list(cfg.gpus)
@@ -131,6 +139,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             raise
         layout = SandboxLayout(
             workspace=workspace,
+            workspace_target=cfg.workspace_target,
             mounts=list(cfg.mounts),
             python_env=cfg.python_env,
             network=cfg.network,
@@ -138,7 +147,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
             env=dict(cfg.env),
         )
         limits = LimitSpec(cfg.memory_mb, cfg.pids, format_cpus(cpus) if cpus else None)
-        process = SandboxProcess(layout, limits, run_dir)
+        process = SandboxProcess(layout, limits, run_dir, host_user=cfg.host_user)
         try:
             await process.start()
         except BaseException:
@@ -198,6 +207,16 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         self._process.freeze(False)
 
     @asynccontextmanager
+    async def live_workspace(self) -> AsyncIterator[Path]:
+        """The live workspace folder on the host, the sandbox frozen while the block runs (the
+        harness may change it; files it makes are its own user's unless it gives them away)."""
+        await self.freeze()
+        try:
+            yield self.workspace_path
+        finally:
+            await self.thaw()
+
+    @asynccontextmanager
     async def workspace_snapshot(self) -> AsyncIterator[Path]:
         """The workspace as it is now, unchanging while the block runs: the sandbox is frozen and the
         live folder is the snapshot (the scorer overlays it copy-on-write, so it is never copied)."""
@@ -228,7 +247,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         return SandboxConnection(type="bwrap", command=command)
 
     def _path(self, file: str) -> str:
-        return file if posixpath.isabs(file) else posixpath.join(WORKSPACE, file)
+        return file if posixpath.isabs(file) else posixpath.join(self._config.workspace_target, file)
 
     async def exec(
         self,
@@ -251,7 +270,7 @@ class BwrapSandboxEnvironment(SandboxEnvironment):
         reply = await self._process.exec(
             cmd,
             input=data,
-            cwd=self._path(cwd) if cwd else WORKSPACE,
+            cwd=self._path(cwd) if cwd else self._config.workspace_target,
             env=env,
             timeout=timeout,
             output_limit=min(limit, self._config.output_limit),

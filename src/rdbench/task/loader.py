@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from rdbench.paths import package_root
 from rdbench.task.errors import TaskFormatError, TaskNotFoundError
+from rdbench.task.metr import is_metr_family
 from rdbench.task.spec import TaskSpec, format_duration
 
 TASKS_PATH_VAR = "RDBENCH_TASKS_PATH"
@@ -89,22 +90,25 @@ def search_path() -> list[Path]:
     return [*extra, package_root() / "tasks"]
 
 
-def discover() -> dict[str, Path]:
-    """All task folders on the search path, by folder name (earlier entries win)."""
+def discover(metr: bool = True) -> dict[str, Path]:
+    """All task folders on the search path, by folder name (earlier entries win): rdbench tasks and
+    (unless ``metr`` is false) METR Task Standard families (``docs/metr-tasks.md``)."""
     found: dict[str, Path] = {}
     for base in search_path():
         if not base.is_dir():
             continue
         for child in sorted(base.iterdir()):
-            if (child / "task.yaml").is_file() and child.name not in found:
+            if child.name in found:
+                continue
+            if (child / "task.yaml").is_file() or (metr and is_metr_family(child)):
                 found[child.name] = child
     return found
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """The folder of a task given by name or path."""
+    """The folder of a task (or METR family) given by name or path."""
     candidate = Path(name_or_path)
-    if candidate.is_dir() and (candidate / "task.yaml").exists():
+    if candidate.is_dir() and ((candidate / "task.yaml").exists() or is_metr_family(candidate)):
         return candidate.resolve()
     if isinstance(name_or_path, str) and os.sep not in name_or_path:
         found = discover()
@@ -115,7 +119,8 @@ def resolve(name_or_path: str | Path) -> Path:
             f"no task named {name_or_path!r}; known tasks: {known}. "
             f"Give a path to a task folder, or add its parent folder to {TASKS_PATH_VAR}"
         )
-    raise TaskNotFoundError(f"{candidate} is not a task folder (no task.yaml in it)")
+    raise TaskNotFoundError(f"{candidate} is not a task folder (no task.yaml in it, and no "
+                            f"{candidate.name}.py of a METR family)")
 
 
 def load_task(name_or_path: str | Path) -> LoadedTask:
@@ -126,6 +131,12 @@ def load_task(name_or_path: str | Path) -> LoadedTask:
         TaskFormatError: The folder is malformed; the message names file, field and fix.
     """
     root = resolve(name_or_path)
+    if is_metr_family(root):
+        raise TaskFormatError(
+            root, "is a METR Task Standard family, not an rdbench task (no task.yaml)",
+            "run it with `rdbench run`, `rdbench human` or `inspect eval rdbench/<family>`; `rdbench check`, "
+            "`score` and `redteam` take rdbench tasks (a family is normalised by its sidecar, "
+            "docs/metr-tasks.md)")
     spec = _read_spec(root)
     task = LoadedTask(spec=spec, root=root)
     _validate_folder(task)

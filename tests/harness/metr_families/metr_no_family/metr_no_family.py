@@ -1,0 +1,5 @@
+"""Test family without a TaskFamily class (malformed)."""
+
+
+class Family:
+    pass

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from multiprocessing import Pool
@@ -20,8 +21,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from rdbench.scoring.runner import LIB_PATH
 from rdbench.tasklib.assist import baselines
 
+# the scorers import the scorer toolkit by its own name, as inside the scoring sandbox
+sys.path.insert(0, str(LIB_PATH))
 TASKS = Path(__file__).parents[1] / "src" / "rdbench" / "tasks"
 
 
@@ -252,13 +256,53 @@ def implement_spec(n: int, scored: int, root: Path) -> None:
         print(f"  {name:22s} mean score {mean:.3f} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
 
 
+def _progress_answer(root: Path, solver: Any) -> dict[str, Any]:
+    """Drives ``solver(revealed, now)`` through report_progress's service; returns answer.json."""
+    service = _module(TASKS / "report_progress" / "protected" / "progress_service.py")
+    label = json.loads((root / "protected" / "label.json").read_text())
+    state: dict[str, Any] = {}
+    revealed, updates = "", []
+    for t in label["checkpoints"]:
+        revealed += "\n" + service.handle({"advance": True}, root / "protected", {}, state)["output"]
+        reply = service.handle({"update": True, **solver(revealed, t)}, root / "protected", {}, state)["output"]
+        receipt, signed = reply.split("receipt: ")[1].split("\nsigned update (copy it with the receipt): ")
+        updates.append({"receipt": receipt, "update": json.loads(signed)})
+    return {"updates": updates}
+
+
+def report_progress(n: int, root: Path) -> None:
+    """Generates ``n`` report_progress instances; anchors with the reference, no update and the
+    template baseline (each update made through the service)."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("report_progress", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    events = collections.Counter(e for m in metas for e in m["events"])
+    runs = collections.Counter(m["runs"] for m in metas)
+    redrawn = sum(len(m["rejected"]) for m in metas)
+    print(f"report_progress: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  runs per campaign: {dict(sorted(runs.items()))}; events by the last checkpoint: "
+          f"{dict(sorted(events.items()))}; campaigns redrawn by validation: {redrawn}")
+    metrics = _module(TASKS / "report_progress" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "trivial (no update)": lambda d: {"updates": []},
+        "template baseline": lambda d: _progress_answer(d, baselines.template_progress),
+    }
+    for name, solve in solvers.items():
+        results = [_score("report_progress", d, solve(d)) for d in dirs]
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:22s} {m}")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
     parser.add_argument("--scored", type=int, default=24, help="implement_spec instances scored per solver")
-    parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec")
+    parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec,report_progress")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -271,6 +315,8 @@ def main() -> None:
             audit_data(args.instances, Path(tmp) / "audit_data")
         if "implement_spec" in chosen:
             implement_spec(args.instances, args.scored, Path(tmp) / "implement_spec")
+        if "report_progress" in chosen:
+            report_progress(args.instances, Path(tmp) / "report_progress")
 
 
 if __name__ == "__main__":

@@ -203,3 +203,56 @@ def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: 
     suspicion = np.maximum.reduce([_ranks(z.max(1)), _ranks(-d_test), _ranks(disagree + 1e-6 * np.arange(len(labels)))])
     order = [int(i) for i in np.argsort(-suspicion, kind="stable")]
     return order, leak
+
+
+def template_progress(revealed: str, now: float) -> dict[str, Any]:
+    """report_progress's plain-code baseline: a status template filled from each run's latest line.
+
+    ``revealed`` is every log line the ``progress`` service has shown (``t=<min> <run> <message>``).
+    A run's state is read off its latest line only (ERROR: crashed; early stopping: finished early;
+    finished; a loss above 5 or NaN: diverged; else running), so it never notices a silent (stalled)
+    run, nor a divergence the latest line hides; the best run is the lowest validation loss among the
+    latest evaluations; the finish is the slowest running run's planned steps at its latest speed.
+    """
+    latest: dict[str, str] = {}
+    evals: dict[str, float] = {}
+    planned: dict[str, int] = {}
+    speed: dict[str, float] = {}
+    step: dict[str, int] = {}
+    for line in revealed.splitlines():
+        match = re.match(r"t=(\S+) (\S+) (.*)", line)
+        if not match:
+            continue
+        run, text = match.group(2), match.group(3)
+        latest[run] = text
+        if (m := re.search(r"steps=(\d+)", text)) and text.startswith("started"):
+            planned[run] = int(m.group(1))
+        if (m := re.search(r"\bval_loss=(\S+)", text)) and "best" not in text:
+            evals[run] = float(m.group(1))
+        if m := re.search(r"steps_per_min=(\S+)", text):
+            speed[run] = float(m.group(1))
+        if m := re.match(r"step=(\d+)", text):
+            step[run] = int(m.group(1))
+    states: dict[str, str] = {}
+    for run, text in latest.items():
+        loss = re.search(r"\bloss=(\S+)", text)
+        if "ERROR" in text:
+            states[run] = "crashed"
+        elif text.startswith("early stopping"):
+            states[run] = "finished_early"
+        elif text.startswith("finished"):
+            states[run] = "finished"
+        elif loss and (not math.isfinite(float(loss.group(1))) or float(loss.group(1)) > 5.0):
+            states[run] = "diverged"
+        else:
+            states[run] = "running"
+    finite = {r: v for r, v in evals.items() if math.isfinite(v)}
+    best = min(finite, key=lambda r: finite[r]) if finite else None
+    left = [(planned[r] - step.get(r, 0)) / speed[r] for r, s in states.items()
+            if s == "running" and r in planned and speed.get(r)]
+    events = [{"run": r, "event": s} for r, s in sorted(states.items()) if s in ("crashed", "finished_early", "diverged")]
+    actions = [{"run": r, "action": "stop" if s == "diverged" else "restart"} for r, s in sorted(states.items())
+               if s in ("crashed", "diverged")]
+    return {"runs": states, "best_run": best, "best_metric": finite.get(best) if best else None,
+            "expected_finish_min": round(now + max(left, default=0.0), 2), "events": events, "actions": actions,
+            "summary": f"best run {best} (val_loss {finite[best]:.4f})" if best else "no evaluation yet"}

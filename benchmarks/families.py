@@ -296,13 +296,64 @@ def report_progress(n: int, root: Path) -> None:
         print(f"  {name:22s} {m}")
 
 
+def _preference_session(root: Path, solver: baselines.PreferenceMemory) -> dict[str, Any]:
+    """Runs ``solver`` through a learn_preferences session with the real service; returns answer.json."""
+    service = _module(TASKS / "learn_preferences" / "protected" / "researcher_service.py")
+    session = json.loads((root / "protected" / "session.json").read_text())
+    runs = {}
+    for path in sorted((root / "workspace" / "runs").iterdir()):
+        record = json.loads((path / "metrics.json").read_text())
+        seeds = [s["val_loss"] for s in record["seeds"]]
+        mean = sum(seeds) / 3
+        runs[path.name] = {**record, "seeds": seeds, "mean": mean, "minutes": record["train_minutes"],
+                           "std": (sum((x - mean) ** 2 for x in seeds) / 2) ** 0.5}
+    state: dict[str, Any] = {}
+    turns = []
+    for k, request in enumerate(session["turns"], start=1):
+        files = solver.answer(request, runs, k)
+        reply = service.handle({"submit": True, "files": files}, root / "protected", {}, state)["output"]
+        solver.hear(reply)
+        turns.append({"receipt": reply.split("receipt: ")[1].strip(), "files": files})
+    return {"turns": turns}
+
+
+def learn_preferences(n: int, root: Path) -> None:
+    """Generates ``n`` learn_preferences sessions; anchors with the reference, no turn, the stateless
+    defaults and the explicit-correction memory (each turn through the researcher service)."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("learn_preferences", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    dims = collections.Counter(d for m in metas for d in m["profile"])
+    kinds = collections.Counter(k for m in metas for k in m["kinds"])
+    modes = collections.Counter(v for m in metas for v in m["modes"].values())
+    redrawn = sum(len(m["rejected"]) for m in metas)
+    print(f"learn_preferences: generated {n} sessions in {elapsed:.1f} s on 2 processes")
+    print(f"  profile dimensions: {dict(sorted(dims.items()))}")
+    print(f"  request kinds: {dict(sorted(kinds.items()))}; corrections: {dict(modes)}; "
+          f"inferable per session: 2-3 of 6; draws redrawn by validation: {redrawn}")
+    metrics = _module(TASKS / "learn_preferences" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "trivial (no turn)": lambda d: {"turns": []},
+        "stateless defaults": lambda d: _preference_session(d, baselines.PreferenceMemory(learn=False)),
+        "explicit-correction memory": lambda d: _preference_session(d, baselines.PreferenceMemory(learn=True)),
+    }
+    for name, solve in solvers.items():
+        results = [_score("learn_preferences", d, solve(d)) for d in dirs]
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:28s} {m}")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
     parser.add_argument("--scored", type=int, default=24, help="implement_spec instances scored per solver")
-    parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec,report_progress")
+    parser.add_argument("--families",
+                        default="find_bug,watch_run,audit_data,implement_spec,report_progress,learn_preferences")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -317,6 +368,8 @@ def main() -> None:
             implement_spec(args.instances, args.scored, Path(tmp) / "implement_spec")
         if "report_progress" in chosen:
             report_progress(args.instances, Path(tmp) / "report_progress")
+        if "learn_preferences" in chosen:
+            learn_preferences(args.instances, Path(tmp) / "learn_preferences")
 
 
 if __name__ == "__main__":

@@ -256,3 +256,50 @@ def template_progress(revealed: str, now: float) -> dict[str, Any]:
     return {"runs": states, "best_run": best, "best_metric": finite.get(best) if best else None,
             "expected_finish_min": round(now + max(left, default=0.0), 2), "events": events, "actions": actions,
             "summary": f"best run {best} (val_loss {finite[best]:.4f})" if best else "no evaluation yet"}
+
+
+# learn_preferences: what the explicit-memory baseline recognises in the researcher's replies (the
+# phrasings a plain-code assistant would be written against); a pointer to a file teaches it nothing
+_EXPLICIT = [("in bits", "loss_units", "bits"), ("in nats", "loss_units", "nats"),
+             ("two decimals", "precision", "2dp"), ("four decimals", "precision", "4dp"),
+             ("mean ± standard deviation", "error_bars", "pm"), ("no ± spread", "error_bars", "none"),
+             ("Markdown (.md)", "table_format", "markdown"), ("CSV (.csv)", "table_format", "csv"),
+             ("include the `baseline`", "baseline", "include"), ("`baseline` run out", "baseline", "omit"),
+             ("best first", "sort_order", "best_first"), ("order I listed", "sort_order", "as_requested"),
+             ("scientific notation", "lr_notation", "sci"), ("plain decimals", "lr_notation", "decimal"),
+             ("YAML (.yaml)", "config_format", "yaml"), ("JSON (.json)", "config_format", "json"),
+             ("with dashes", "run_naming", "dashed"), ("with underscores", "run_naming", "snake"),
+             ("plain Adam", "optimizer", "adam"), ("AdamW", "optimizer", "adamw"),
+             ("seeds [0, 1, 2]", "seeds", "three"), ("One seed", "seeds", "one"),
+             ("cosine schedule", "scheduler", "cosine"), ("constant learning rate", "scheduler", "constant"),
+             ("log y-axis", "plot_yscale", "log"), ("linear y-axis", "plot_yscale", "linear"),
+             ("as SVG", "plot_format", "svg"), ("as PDF", "plot_format", "pdf"),
+             ("in minutes", "time_units", "minutes"), ("in hours", "time_units", "hours"),
+             ("in results/", "output_dir", "results"), ("in reports/", "output_dir", "reports"),
+             ("Never overwrite", "no_overwrite", "never")]
+
+
+class PreferenceMemory:
+    """learn_preferences' plain-code baselines. With ``learn=False``, stateless: every request done
+    the same default way (``preferences.DEFAULT_STYLE``, files at fixed paths, so it overwrites); with
+    ``learn=True``, the same defaults updated by every correction the researcher says outright."""
+
+    def __init__(self, learn: bool) -> None:
+        from rdbench.tasklib.assist import preferences
+
+        self.style = dict(preferences.DEFAULT_STYLE)
+        self.learn = learn
+
+    def answer(self, request: dict[str, Any], runs: dict[str, Any], turn: int) -> dict[str, str]:
+        """The files answering ``request`` (structured: the baselines measure learning, not parsing)."""
+        from rdbench.tasklib.assist import preferences
+
+        return preferences.render(request, self.style, runs, turn)
+
+    def hear(self, reply: str) -> None:
+        """Takes in the researcher's reply."""
+        if not self.learn:
+            return
+        for phrase, dim, option in _EXPLICIT:
+            if phrase in reply:
+                self.style[dim] = option

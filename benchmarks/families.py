@@ -346,14 +346,67 @@ def learn_preferences(n: int, root: Path) -> None:
         print(f"  {name:28s} {m}")
 
 
+def _fixer_answer(root: Path) -> dict[str, str]:
+    """The retry-and-regex fixer's repository and report for a get_it_running instance."""
+    files = {str(p.relative_to(root / "workspace")): p.read_text() for p in sorted((root / "workspace").rglob("*"))
+             if p.is_file() and p.name != "fault_report.json"}
+    fixed, report = baselines.retry_fixer(files)
+    return {**fixed, "fault_report.json": json.dumps({"faults": report})}
+
+
+def get_it_running(n: int, scored: int, root: Path) -> None:
+    """Generates ``n`` get_it_running instances; scores ``scored`` of them (two sandboxed re-runs each)
+    with the reference fix, the untouched repository with an empty report, and the retry fixer."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("get_it_running", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    kinds = collections.Counter(k for m in metas for k in m["faults"])
+    counts = collections.Counter(len(m["faults"]) for m in metas)
+    redrawn = collections.Counter(r.split(":")[0] for m in metas for r in m["rejected"])
+    print(f"get_it_running: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  faults per instance: {dict(sorted(counts.items()))}; kinds: {dict(sorted(kinds.items()))}")
+    print(f"  faults dropped by validation (no symptom alone): {dict(sorted(redrawn.items()))}")
+    metrics = _module(TASKS / "get_it_running" / "metrics.py").metrics
+    score = _module(TASKS / "get_it_running" / "protected" / "score.py").score
+    dirs = [root / str(s) for s in range(scored)]
+
+    def files_of(d: Path, sub: str) -> dict[str, str]:
+        return {str(p.relative_to(d / sub)): p.read_text() for p in (d / sub).rglob("*") if p.is_file()}
+
+    solvers: dict[str, Any] = {
+        "perfect (reference fix)": lambda d: {**files_of(d, "workspace"), **files_of(d, "reference")},
+        "trivial (starting answer)": lambda d: files_of(d, "workspace"),
+        "untouched, empty report": lambda d: {**files_of(d, "workspace"), "fault_report.json": '{"faults": []}'},
+        "retry-and-regex fixer": _fixer_answer,
+    }
+    for name, solve in solvers.items():
+        t0 = time.perf_counter()
+        results = []
+        for s, d in enumerate(dirs):
+            with tempfile.TemporaryDirectory() as tmp:
+                ws = Path(tmp) / "ws"
+                for path, text in solve(d).items():
+                    (ws / path).parent.mkdir(parents=True, exist_ok=True)
+                    (ws / path).write_text(text)
+                (ws / "run.sh").chmod(0o755)
+                # no memory cap: outside the harness no cgroup is delegated (the faulty batch sizes
+                # cannot be allocated on any machine, so no run needs the cap to end)
+                results.append(score(ws, d / "protected", {"scale": "mini", "seed": s, "memory_mb": 0}))
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:26s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
-    parser.add_argument("--scored", type=int, default=24, help="implement_spec instances scored per solver")
+    parser.add_argument("--scored", type=int, default=24,
+                        help="implement_spec and get_it_running instances scored per solver")
     parser.add_argument("--families",
-                        default="find_bug,watch_run,audit_data,implement_spec,report_progress,learn_preferences")
+                        default="find_bug,watch_run,audit_data,implement_spec,report_progress,learn_preferences,"
+                        "get_it_running")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -370,6 +423,8 @@ def main() -> None:
             report_progress(args.instances, Path(tmp) / "report_progress")
         if "learn_preferences" in chosen:
             learn_preferences(args.instances, Path(tmp) / "learn_preferences")
+        if "get_it_running" in chosen:
+            get_it_running(args.instances, args.scored, Path(tmp) / "get_it_running")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 from collections.abc import Callable
@@ -303,3 +304,63 @@ class PreferenceMemory:
         for phrase, dim, option in _EXPLICIT:
             if phrase in reply:
                 self.style[dim] = option
+
+
+def retry_fixer(files: dict[str, str], attempts: int = 8) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """get_it_running's plain-code baseline: run the repository, read the traceback, apply the rule
+    for that error, run again, until it runs (or no rule applies). Returns the edited files and a
+    fault report of what it fixed. It never looks for silent faults: a run that finishes is done."""
+    from rdbench.tasklib.assist import deploy
+
+    files = dict(files)
+    report: list[dict[str, Any]] = []
+
+    def fix(path: str, old: str, new: str, kind: str, how: str) -> bool:
+        if old not in files.get(path, ""):
+            return False
+        files[path] = files[path].replace(old, new, 1)
+        report.append({"file": path, "line": 0, "kind": kind, "fix": how})
+        return True
+
+    for _ in range(attempts):
+        result = deploy.run(files, 0)
+        if result["ok"]:
+            break
+        error, tail = result["error"], result["stderr"]
+        applied = False
+        if error == "FileNotFoundError":
+            wanted = re.findall(r"No such file or directory: '([^']+)'", tail)
+            applied = fix("run.sh", "cd configs && python ../sweep.py *.json", "python sweep.py configs/*.json",
+                          "working_dir", "run the sweep from the root")
+            if not applied and "prepare_data.py" not in files["run.sh"]:
+                applied = fix("run.sh", "python sweep.py", "python prepare_data.py\npython sweep.py",
+                              "missing_prepared_file", "run prepare_data.py first")
+            if not applied and wanted:
+                name = wanted[-1].rsplit("/", 1)[-1]
+                written = re.findall(r'"data/(\w+\.npz)"', files["prepare_data.py"])
+                close = [w for w in written if w.split(".")[0] in name]
+                applied = bool(close) and fix("sweep.py", f'"{name}"', f'"{close[0]}"', "wrong_path",
+                                              f"load {close[0]}")
+        elif error == "KeyError" and "DATA_DIR" in tail:
+            applied = fix("run.sh", 'cd "$(dirname "$0")"\n', 'cd "$(dirname "$0")"\nexport DATA_DIR=data\n',
+                          "missing_env_var", "export DATA_DIR")
+        elif error == "TypeError" and "unexpected keyword argument 'lr'" in tail:
+            applied = fix("sweep.py", 'lr=config["lr"]', 'optimizer=minitrain.SGD(config["lr"])', "api_drift",
+                          "pass an SGD optimizer (minitrain 2.0)")
+        elif error in ("MemoryError", "Killed"):
+            for path in sorted(p for p in files if p.startswith("configs/")):
+                match = re.search(r'"batch_size": (\d{6,})', files[path])
+                usual = collections.Counter(re.findall(r'"batch_size": (\d{1,5})\b', "".join(
+                    text for name, text in files.items() if name.startswith("configs/")))).most_common(1)
+                if match:  # the batch size the other configurations use
+                    size = usual[0][0] if usual else "64"
+                    applied = fix(path, match.group(0), f'"batch_size": {size}', "oom_batch", f"batch_size {size}")
+        elif error == "IndexError" and "indices" in tail:
+            applied = fix("prepare_data.py", ".astype(np.float32)", ".astype(np.int64)", "dtype_mismatch",
+                          "integer labels")
+        elif error == "RuntimeError" and "device" in tail:
+            for path in sorted(p for p in files if p.startswith("configs/")):
+                applied = fix(path, '"device": "cuda"', '"device": "cpu"', "device_mismatch", "device cpu") or applied
+        if not applied:
+            break
+    return files, report

@@ -12,6 +12,7 @@ import collections
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -354,17 +355,25 @@ def _fixer_answer(root: Path) -> dict[str, str]:
     return {**fixed, "fault_report.json": json.dumps({"faults": report})}
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def get_it_running(n: int, scored: int, root: Path) -> None:
     """Generates ``n`` get_it_running instances; scores ``scored`` of them (two sandboxed re-runs each)
     with the reference fix, the untouched repository with an empty report, and the retry fixer."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _children_cpu()
     with Pool(2) as pool:
         metas = pool.map(_gen, [("get_it_running", s, str(root)) for s in range(n)], chunksize=4)
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_start
     kinds = collections.Counter(k for m in metas for k in m["faults"])
     counts = collections.Counter(len(m["faults"]) for m in metas)
     redrawn = collections.Counter(r.split(":")[0] for m in metas for r in m["rejected"])
-    print(f"get_it_running: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"get_it_running: generated {n} instances in {elapsed:.1f} s on 2 processes "
+          f"({cpu:.0f} CPU-seconds, the runs' subprocesses included; the machine's load shows in the gap)")
     print(f"  faults per instance: {dict(sorted(counts.items()))}; kinds: {dict(sorted(kinds.items()))}")
     print(f"  faults dropped by validation (no symptom alone): {dict(sorted(redrawn.items()))}")
     metrics = _module(TASKS / "get_it_running" / "metrics.py").metrics
@@ -393,8 +402,9 @@ def get_it_running(n: int, scored: int, root: Path) -> None:
                 # no memory cap: outside the harness no cgroup is delegated (the faulty batch sizes
                 # cannot be allocated on any machine, so no run needs the cap to end)
                 results.append(score(ws, d / "protected", {"scale": "mini", "seed": s, "memory_mb": 0}))
-        m = {k: round(v, 3) for k, v in metrics(results).items()}
-        print(f"  {name:26s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
+        if results:
+            m = {k: round(v, 3) for k, v in metrics(results).items()}
+            print(f"  {name:26s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
 
 
 def main() -> None:

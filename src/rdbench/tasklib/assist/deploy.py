@@ -277,14 +277,15 @@ def _replace(files: dict[str, str], path: str, old: str, new: str) -> int:
     return text[:text.index(old)].count("\n") + 1
 
 
-def _config(files: dict[str, str], name: str) -> str:
-    return f"configs/{name}.json"
+def _line_of(text: str, needle: str) -> int:
+    """The 1-based line where ``needle`` begins in ``text``."""
+    return text[:text.index(needle)].count("\n") + 1
 
 
 def inject(files: dict[str, str], kind: str, target: str) -> Fault:
     """Injects fault ``kind`` into ``files`` (in place); ``target`` names the configuration a
     config-level fault touches."""
-    cfg = _config(files, target)
+    cfg = f"configs/{target}.json"
     if kind == "wrong_path":
         line = _replace(files, "sweep.py", '"train.npz"', '"train_data.npz"')
         return Fault(kind, "sweep.py", line, "load data/train.npz (the file prepare_data.py writes)")
@@ -293,7 +294,7 @@ def inject(files: dict[str, str], kind: str, target: str) -> Fault:
         return Fault(kind, "run.sh", line, "run prepare_data.py before the sweep")
     if kind == "api_drift":
         files[LIBRARY_PATH] = library("2.0.0")
-        line = _replace(files, "sweep.py", "lr=config[\"lr\"]", "lr=config[\"lr\"]")
+        line = _line_of(files["sweep.py"], 'lr=config["lr"]')  # the code is unchanged: the library moved
         return Fault(kind, "sweep.py", line, "minitrain 2.0: Trainer(model, optimizer=minitrain.SGD(lr), ...)")
     if kind == "oom_batch":
         batch = json.loads(files[cfg])["batch_size"]

@@ -24,11 +24,9 @@ SEED = 8  # an instance with a crash (oom_batch) and a silent fault (lr_string)
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    found = materialize(load_task(TASK), "mini", seed=SEED, progress=lambda _: None).root
-    mp.undo()
-    return found
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        return materialize(load_task(TASK), "mini", seed=SEED, progress=lambda _: None).root
 
 
 def _label(root: Path) -> dict[str, Any]:

@@ -25,12 +25,10 @@ PARAMS: dict[str, Any] = {"checkpoints": 4, "scale": "mini", "seed": 3}
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    task = load_task(TASK)
-    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(4)]
-    mp.undo()
-    return roots
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        task = load_task(TASK)
+        return [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(4)]
 
 
 def _json(path: Path) -> Any:

@@ -98,6 +98,9 @@ def test_a_silent_fault_left_in_place_costs_the_results(root: Path, tmp_path: Pa
     m = metrics([result])
     assert m["silent_fault_recall"] == 0.0 and m["results_match"] == 0.0
     assert math.isnan(metrics([{"value": 0.0, "details": {"silent_total": 0}}])["silent_fault_recall"])
+    # the starting answer names no fault: its silent recall is 0 (there were silent faults), not missing
+    start = score_root(TASK, root, _workspace(root, tmp_path, reference=False), seed=3)
+    assert start["value"] == 0.0 and metrics([start])["silent_fault_recall"] == 0.0
 
 
 def test_collateral_edits_cost(root: Path, tmp_path: Path) -> None:

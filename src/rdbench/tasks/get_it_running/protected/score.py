@@ -148,19 +148,21 @@ def _collateral(workspace: Path, label: dict[str, Any]) -> list[str]:
 def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
     label = json.loads((protected / "label.json").read_text())
     report = rs.read_json("fault_report.json", workspace)
-    details: dict[str, Any] = {"faults": [f["kind"] for f in label["faults"]]}
+    truth = {(f["file"], f["kind"]) for f in label["faults"]}
+    silent = {t for t in truth if t[1] in SILENT}
+    # the starting answer found nothing: no silent fault either (recall 0, not missing)
+    details: dict[str, Any] = {"faults": [f["kind"] for f in label["faults"]], "silent_found": 0,
+                               "silent_total": len(silent)}
     if isinstance(report, dict) and report.get("answered") is False:  # the starting template
         return rs.scored(0.0, 'no answer yet (fault_report.json has "answered": false)', **details)
     # everything read from the workspace is read before any of the agent's code runs
     said = set(_report(workspace))
     collateral = _collateral(workspace, label)
     repository = _fresh_copy(workspace)
-    truth = {(f["file"], f["kind"]) for f in label["faults"]}
     hits = len(said & truth)
     precision = hits / len(said) if said else 0.0
     recall = hits / len(truth)
     f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-    silent = {t for t in truth if t[1] in SILENT}
     seed = random.Random(int(params["seed"])).randrange(10, 10**6)
     memory_mb = int(params.get("memory_mb", 2048)) or None  # 0: no cap (the benchmark, outside the harness)
     mine, why = _run(repository, seed, memory_mb)

@@ -12,7 +12,9 @@ import collections
 import importlib.util
 import json
 import os
+import resource
 import shutil
+import sys
 import tempfile
 import time
 from multiprocessing import Pool
@@ -20,8 +22,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from rdbench.scoring.runner import LIB_PATH
 from rdbench.tasklib.assist import baselines
 
+# the scorers import the scorer toolkit by its own name, as inside the scoring sandbox
+sys.path.insert(0, str(LIB_PATH))
 TASKS = Path(__file__).parents[1] / "src" / "rdbench" / "tasks"
 
 
@@ -252,13 +257,166 @@ def implement_spec(n: int, scored: int, root: Path) -> None:
         print(f"  {name:22s} mean score {mean:.3f} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
 
 
+def _progress_answer(root: Path, solver: Any) -> dict[str, Any]:
+    """Drives ``solver(revealed, now)`` through report_progress's service; returns answer.json."""
+    service = _module(TASKS / "report_progress" / "protected" / "progress_service.py")
+    label = json.loads((root / "protected" / "label.json").read_text())
+    state: dict[str, Any] = {}
+    revealed, updates = "", []
+    for t in label["checkpoints"]:
+        revealed += "\n" + service.handle({"advance": True}, root / "protected", {}, state)["output"]
+        reply = service.handle({"update": True, **solver(revealed, t)}, root / "protected", {}, state)["output"]
+        receipt, signed = reply.split("receipt: ")[1].split("\nsigned update (copy it with the receipt): ")
+        updates.append({"receipt": receipt, "update": json.loads(signed)})
+    return {"updates": updates}
+
+
+def report_progress(n: int, root: Path) -> None:
+    """Generates ``n`` report_progress instances; anchors with the reference, no update and the
+    template baseline (each update made through the service)."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("report_progress", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    events = collections.Counter(e for m in metas for e in m["events"])
+    runs = collections.Counter(m["runs"] for m in metas)
+    redrawn = sum(len(m["rejected"]) for m in metas)
+    print(f"report_progress: generated {n} instances in {elapsed:.1f} s on 2 processes")
+    print(f"  runs per campaign: {dict(sorted(runs.items()))}; events by the last checkpoint: "
+          f"{dict(sorted(events.items()))}; campaigns redrawn by validation: {redrawn}")
+    metrics = _module(TASKS / "report_progress" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "trivial (no update)": lambda d: {"updates": []},
+        "template baseline": lambda d: _progress_answer(d, baselines.template_progress),
+    }
+    for name, solve in solvers.items():
+        results = [_score("report_progress", d, solve(d)) for d in dirs]
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:22s} {m}")
+
+
+def _preference_session(root: Path, solver: baselines.PreferenceMemory) -> dict[str, Any]:
+    """Runs ``solver`` through a learn_preferences session with the real service; returns answer.json."""
+    service = _module(TASKS / "learn_preferences" / "protected" / "researcher_service.py")
+    session = json.loads((root / "protected" / "session.json").read_text())
+    runs = {}
+    for path in sorted((root / "workspace" / "runs").iterdir()):
+        record = json.loads((path / "metrics.json").read_text())
+        seeds = [s["val_loss"] for s in record["seeds"]]
+        mean = sum(seeds) / 3
+        runs[path.name] = {**record, "seeds": seeds, "mean": mean, "minutes": record["train_minutes"],
+                           "std": (sum((x - mean) ** 2 for x in seeds) / 2) ** 0.5}
+    state: dict[str, Any] = {}
+    turns = []
+    for k, request in enumerate(session["turns"], start=1):
+        files = solver.answer(request, runs, k)
+        reply = service.handle({"submit": True, "files": files}, root / "protected", {}, state)["output"]
+        solver.hear(reply)
+        turns.append({"receipt": reply.split("receipt: ")[1].strip(), "files": files})
+    return {"turns": turns}
+
+
+def learn_preferences(n: int, root: Path) -> None:
+    """Generates ``n`` learn_preferences sessions; anchors with the reference, no turn, the stateless
+    defaults and the explicit-correction memory (each turn through the researcher service)."""
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("learn_preferences", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    dims = collections.Counter(d for m in metas for d in m["profile"])
+    kinds = collections.Counter(k for m in metas for k in m["kinds"])
+    modes = collections.Counter(v for m in metas for v in m["modes"].values())
+    redrawn = sum(len(m["rejected"]) for m in metas)
+    print(f"learn_preferences: generated {n} sessions in {elapsed:.1f} s on 2 processes")
+    print(f"  profile dimensions: {dict(sorted(dims.items()))}")
+    print(f"  request kinds: {dict(sorted(kinds.items()))}; corrections: {dict(modes)}; "
+          f"inferable per session: 2-3 of 6; draws redrawn by validation: {redrawn}")
+    metrics = _module(TASKS / "learn_preferences" / "metrics.py").metrics
+    dirs = [root / str(s) for s in range(n)]
+    solvers = {
+        "perfect": lambda d: json.loads((d / "reference" / "answer.json").read_text()),
+        "trivial (no turn)": lambda d: {"turns": []},
+        "stateless defaults": lambda d: _preference_session(d, baselines.PreferenceMemory(learn=False)),
+        "explicit-correction memory": lambda d: _preference_session(d, baselines.PreferenceMemory(learn=True)),
+    }
+    for name, solve in solvers.items():
+        results = [_score("learn_preferences", d, solve(d)) for d in dirs]
+        m = {k: round(v, 3) for k, v in metrics(results).items()}
+        print(f"  {name:28s} {m}")
+
+
+def _fixer_answer(root: Path) -> dict[str, str]:
+    """The retry-and-regex fixer's repository and report for a get_it_running instance."""
+    files = {str(p.relative_to(root / "workspace")): p.read_text() for p in sorted((root / "workspace").rglob("*"))
+             if p.is_file() and p.name != "fault_report.json"}
+    fixed, report = baselines.retry_fixer(files)
+    return {**fixed, "fault_report.json": json.dumps({"faults": report})}
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children and their descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def get_it_running(n: int, scored: int, root: Path) -> None:
+    """Generates ``n`` get_it_running instances; scores ``scored`` of them (two sandboxed re-runs each)
+    with the reference fix, the untouched repository with an empty report, and the retry fixer."""
+    start, cpu_start = time.perf_counter(), _children_cpu()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("get_it_running", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_start
+    kinds = collections.Counter(k for m in metas for k in m["faults"])
+    counts = collections.Counter(len(m["faults"]) for m in metas)
+    redrawn = collections.Counter(r.split(":")[0] for m in metas for r in m["rejected"])
+    print(f"get_it_running: generated {n} instances in {elapsed:.1f} s on 2 processes "
+          f"({cpu:.0f} CPU-seconds, the runs' subprocesses included; the machine's load shows in the gap)")
+    print(f"  faults per instance: {dict(sorted(counts.items()))}; kinds: {dict(sorted(kinds.items()))}")
+    print(f"  faults dropped by validation (no symptom alone): {dict(sorted(redrawn.items()))}")
+    metrics = _module(TASKS / "get_it_running" / "metrics.py").metrics
+    score = _module(TASKS / "get_it_running" / "protected" / "score.py").score
+    dirs = [root / str(s) for s in range(scored)]
+
+    def files_of(d: Path, sub: str) -> dict[str, str]:
+        return {str(p.relative_to(d / sub)): p.read_text() for p in (d / sub).rglob("*") if p.is_file()}
+
+    solvers: dict[str, Any] = {
+        "perfect (reference fix)": lambda d: {**files_of(d, "workspace"), **files_of(d, "reference")},
+        "trivial (starting answer)": lambda d: files_of(d, "workspace"),
+        "untouched, empty report": lambda d: {**files_of(d, "workspace"), "fault_report.json": '{"faults": []}'},
+        "retry-and-regex fixer": _fixer_answer,
+    }
+    for name, solve in solvers.items():
+        t0 = time.perf_counter()
+        results = []
+        for s, d in enumerate(dirs):
+            with tempfile.TemporaryDirectory() as tmp:
+                ws = Path(tmp) / "ws"
+                for path, text in solve(d).items():
+                    (ws / path).parent.mkdir(parents=True, exist_ok=True)
+                    (ws / path).write_text(text)
+                (ws / "run.sh").chmod(0o755)
+                # no memory cap: outside the harness no cgroup is delegated (the faulty batch sizes
+                # cannot be allocated on any machine, so no run needs the cap to end)
+                results.append(score(ws, d / "protected", {"scale": "mini", "seed": s, "memory_mb": 0}))
+        if results:
+            m = {k: round(v, 3) for k, v in metrics(results).items()}
+            print(f"  {name:26s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
-    parser.add_argument("--scored", type=int, default=24, help="implement_spec instances scored per solver")
-    parser.add_argument("--families", default="find_bug,watch_run,audit_data,implement_spec")
+    parser.add_argument("--scored", type=int, default=24,
+                        help="implement_spec and get_it_running instances scored per solver")
+    parser.add_argument("--families",
+                        default="find_bug,watch_run,audit_data,implement_spec,report_progress,learn_preferences,"
+                        "get_it_running")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -271,6 +429,12 @@ def main() -> None:
             audit_data(args.instances, Path(tmp) / "audit_data")
         if "implement_spec" in chosen:
             implement_spec(args.instances, args.scored, Path(tmp) / "implement_spec")
+        if "report_progress" in chosen:
+            report_progress(args.instances, Path(tmp) / "report_progress")
+        if "learn_preferences" in chosen:
+            learn_preferences(args.instances, Path(tmp) / "learn_preferences")
+        if "get_it_running" in chosen:
+            get_it_running(args.instances, args.scored, Path(tmp) / "get_it_running")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 from collections.abc import Callable
@@ -203,3 +204,163 @@ def audit_table(train: np.ndarray, labels: np.ndarray, test: np.ndarray, names: 
     suspicion = np.maximum.reduce([_ranks(z.max(1)), _ranks(-d_test), _ranks(disagree + 1e-6 * np.arange(len(labels)))])
     order = [int(i) for i in np.argsort(-suspicion, kind="stable")]
     return order, leak
+
+
+def template_progress(revealed: str, now: float) -> dict[str, Any]:
+    """report_progress's plain-code baseline: a status template filled from each run's latest line.
+
+    ``revealed`` is every log line the ``progress`` service has shown (``t=<min> <run> <message>``).
+    A run's state is read off its latest line only (ERROR: crashed; early stopping: finished early;
+    finished; a loss above 5 or NaN: diverged; else running), so it never notices a silent (stalled)
+    run, nor a divergence the latest line hides; the best run is the lowest validation loss among the
+    latest evaluations; the finish is the slowest running run's planned steps at its latest speed.
+    """
+    latest: dict[str, str] = {}
+    evals: dict[str, float] = {}
+    planned: dict[str, int] = {}
+    speed: dict[str, float] = {}
+    step: dict[str, int] = {}
+    for line in revealed.splitlines():
+        match = re.match(r"t=(\S+) (\S+) (.*)", line)
+        if not match:
+            continue
+        run, text = match.group(2), match.group(3)
+        latest[run] = text
+        if (m := re.search(r"steps=(\d+)", text)) and text.startswith("started"):
+            planned[run] = int(m.group(1))
+        if (m := re.search(r"\bval_loss=(\S+)", text)) and "best" not in text:
+            evals[run] = float(m.group(1))
+        if m := re.search(r"steps_per_min=(\S+)", text):
+            speed[run] = float(m.group(1))
+        if m := re.match(r"step=(\d+)", text):
+            step[run] = int(m.group(1))
+    states: dict[str, str] = {}
+    for run, text in latest.items():
+        loss = re.search(r"\bloss=(\S+)", text)
+        if "ERROR" in text:
+            states[run] = "crashed"
+        elif text.startswith("early stopping"):
+            states[run] = "finished_early"
+        elif text.startswith("finished"):
+            states[run] = "finished"
+        elif loss and (not math.isfinite(float(loss.group(1))) or float(loss.group(1)) > 5.0):
+            states[run] = "diverged"
+        else:
+            states[run] = "running"
+    finite = {r: v for r, v in evals.items() if math.isfinite(v)}
+    best = min(finite, key=lambda r: finite[r]) if finite else None
+    left = [(planned[r] - step.get(r, 0)) / speed[r] for r, s in states.items()
+            if s == "running" and r in planned and speed.get(r)]
+    events = [{"run": r, "event": s} for r, s in sorted(states.items()) if s in ("crashed", "finished_early", "diverged")]
+    actions = [{"run": r, "action": "stop" if s == "diverged" else "restart"} for r, s in sorted(states.items())
+               if s in ("crashed", "diverged")]
+    return {"runs": states, "best_run": best, "best_metric": finite.get(best) if best else None,
+            "expected_finish_min": round(now + max(left, default=0.0), 2), "events": events, "actions": actions,
+            "summary": f"best run {best} (val_loss {finite[best]:.4f})" if best else "no evaluation yet"}
+
+
+# learn_preferences: what the explicit-memory baseline recognises in the researcher's replies (the
+# phrasings a plain-code assistant would be written against); a pointer to a file teaches it nothing
+_EXPLICIT = [("in bits", "loss_units", "bits"), ("in nats", "loss_units", "nats"),
+             ("two decimals", "precision", "2dp"), ("four decimals", "precision", "4dp"),
+             ("mean ± standard deviation", "error_bars", "pm"), ("no ± spread", "error_bars", "none"),
+             ("Markdown (.md)", "table_format", "markdown"), ("CSV (.csv)", "table_format", "csv"),
+             ("include the `baseline`", "baseline", "include"), ("`baseline` run out", "baseline", "omit"),
+             ("best first", "sort_order", "best_first"), ("order I listed", "sort_order", "as_requested"),
+             ("scientific notation", "lr_notation", "sci"), ("plain decimals", "lr_notation", "decimal"),
+             ("YAML (.yaml)", "config_format", "yaml"), ("JSON (.json)", "config_format", "json"),
+             ("with dashes", "run_naming", "dashed"), ("with underscores", "run_naming", "snake"),
+             ("plain Adam", "optimizer", "adam"), ("AdamW", "optimizer", "adamw"),
+             ("seeds [0, 1, 2]", "seeds", "three"), ("One seed", "seeds", "one"),
+             ("cosine schedule", "scheduler", "cosine"), ("constant learning rate", "scheduler", "constant"),
+             ("log y-axis", "plot_yscale", "log"), ("linear y-axis", "plot_yscale", "linear"),
+             ("as SVG", "plot_format", "svg"), ("as PDF", "plot_format", "pdf"),
+             ("in minutes", "time_units", "minutes"), ("in hours", "time_units", "hours"),
+             ("in results/", "output_dir", "results"), ("in reports/", "output_dir", "reports"),
+             ("Never overwrite", "no_overwrite", "never")]
+
+
+class PreferenceMemory:
+    """learn_preferences' plain-code baselines. With ``learn=False``, stateless: every request done
+    the same default way (``preferences.DEFAULT_STYLE``, files at fixed paths, so it overwrites); with
+    ``learn=True``, the same defaults updated by every correction the researcher says outright."""
+
+    def __init__(self, learn: bool) -> None:
+        from rdbench.tasklib.assist import preferences
+
+        self.style = dict(preferences.DEFAULT_STYLE)
+        self.learn = learn
+
+    def answer(self, request: dict[str, Any], runs: dict[str, Any], turn: int) -> dict[str, str]:
+        """The files answering ``request`` (structured: the baselines measure learning, not parsing)."""
+        from rdbench.tasklib.assist import preferences
+
+        return preferences.render(request, self.style, runs, turn)
+
+    def hear(self, reply: str) -> None:
+        """Takes in the researcher's reply."""
+        if not self.learn:
+            return
+        for phrase, dim, option in _EXPLICIT:
+            if phrase in reply:
+                self.style[dim] = option
+
+
+def retry_fixer(files: dict[str, str], attempts: int = 8) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """get_it_running's plain-code baseline: run the repository, read the traceback, apply the rule
+    for that error, run again, until it runs (or no rule applies). Returns the edited files and a
+    fault report of what it fixed. It never looks for silent faults: a run that finishes is done."""
+    from rdbench.tasklib.assist import deploy
+
+    files = dict(files)
+    report: list[dict[str, Any]] = []
+
+    def fix(path: str, old: str, new: str, kind: str, how: str) -> bool:
+        if old not in files.get(path, ""):
+            return False
+        files[path] = files[path].replace(old, new, 1)
+        report.append({"file": path, "line": 0, "kind": kind, "fix": how})
+        return True
+
+    for _ in range(attempts):
+        result = deploy.run(files, 0)
+        if result["ok"]:
+            break
+        error, tail = result["error"], result["stderr"]
+        applied = False
+        if error == "FileNotFoundError":
+            wanted = re.findall(r"No such file or directory: '([^']+)'", tail)
+            applied = fix("run.sh", "cd configs && python ../sweep.py *.json", "python sweep.py configs/*.json",
+                          "working_dir", "run the sweep from the root")
+            if not applied and "prepare_data.py" not in files["run.sh"]:
+                applied = fix("run.sh", "python sweep.py", "python prepare_data.py\npython sweep.py",
+                              "missing_prepared_file", "run prepare_data.py first")
+            if not applied and wanted:
+                name = wanted[-1].rsplit("/", 1)[-1]
+                written = re.findall(r'"data/(\w+\.npz)"', files["prepare_data.py"])
+                close = [w for w in written if w.split(".")[0] in name]
+                applied = bool(close) and fix("sweep.py", f'"{name}"', f'"{close[0]}"', "wrong_path",
+                                              f"load {close[0]}")
+        elif error == "KeyError" and "DATA_DIR" in tail:
+            applied = fix("run.sh", 'cd "$(dirname "$0")"\n', 'cd "$(dirname "$0")"\nexport DATA_DIR=data\n',
+                          "missing_env_var", "export DATA_DIR")
+        elif error == "TypeError" and "unexpected keyword argument 'lr'" in tail:
+            applied = fix("sweep.py", 'lr=config["lr"]', 'optimizer=minitrain.SGD(config["lr"])', "api_drift",
+                          "pass an SGD optimizer (minitrain 2.0)")
+        elif error in ("MemoryError", "Killed"):
+            for path in sorted(p for p in files if p.startswith("configs/")):
+                match = re.search(r'"batch_size": (\d{6,})', files[path])
+                usual = collections.Counter(re.findall(r'"batch_size": (\d{1,5})\b', "".join(
+                    text for name, text in files.items() if name.startswith("configs/")))).most_common(1)
+                if match:  # the batch size the other configurations use
+                    size = usual[0][0] if usual else "64"
+                    applied = fix(path, match.group(0), f'"batch_size": {size}', "oom_batch", f"batch_size {size}")
+        elif error == "IndexError" and "indices" in tail:
+            applied = fix("prepare_data.py", ".astype(np.float32)", ".astype(np.int64)", "dtype_mismatch",
+                          "integer labels")
+        elif error == "RuntimeError" and "device" in tail:
+            for path in sorted(p for p in files if p.startswith("configs/")):
+                applied = fix(path, '"device": "cuda"', '"device": "cpu"', "device_mismatch", "device cpu") or applied
+        if not applied:
+            break
+    return files, report

@@ -76,6 +76,7 @@ class GPTBounds:
         max_params: most distinct parameters (the tied head counted once, position embeddings included).
         min_block: shortest context allowed (the scorer's inputs must fit).
         max_block: longest context allowed.
+        min_layers: fewest blocks.
         max_layers: most blocks.
         max_width: largest residual width.
         causal: required attention kind.
@@ -86,6 +87,7 @@ class GPTBounds:
     max_params: int
     min_block: int = 64
     max_block: int = 1024
+    min_layers: int = 1
     max_layers: int = 32
     max_width: int = 1024
     causal: bool = True
@@ -122,9 +124,9 @@ def check_gpt(ckpt: Any, gpt: ModuleType, bounds: GPTBounds) -> tuple[torch.nn.M
     if not bounds.min_block <= config["block_size"] <= bounds.max_block:
         raise CheckpointError(f"config block_size must be in [{bounds.min_block}, {bounds.max_block}] "
                               f"(got {config['block_size']})")
-    if config["n_layer"] > bounds.max_layers or config["n_embd"] > bounds.max_width:
-        raise CheckpointError(f"at most {bounds.max_layers} layers of width {bounds.max_width} "
-                              f"(got {config['n_layer']} of {config['n_embd']})")
+    if not bounds.min_layers <= config["n_layer"] <= bounds.max_layers or config["n_embd"] > bounds.max_width:
+        raise CheckpointError(f"{bounds.min_layers} to {bounds.max_layers} layers of width at most "
+                              f"{bounds.max_width} (got {config['n_layer']} of {config['n_embd']})")
     if config["n_embd"] % config["n_head"]:
         raise CheckpointError(f"n_head ({config['n_head']}) must divide n_embd ({config['n_embd']})")
     cfg = gpt.GPTConfig(**{**config, "dropout": 0.0})

@@ -6,12 +6,14 @@ the true grammar prefers the good member of every pair; a language model is scor
 gives the good member the higher total log-probability. The phenomena (``STRUCTURAL``):
 
 * ``local_agreement``: a subject without a relative clause and its verb ("the dog sleeps" / "sleep");
-* ``across_relative_clause``: the main verb after a relative clause with no noun of the other number;
+* ``across_relative_clause``: the main verb after a relative clause of at least four words with no
+  noun of the other number;
 * ``attractor``: the main verb after a relative clause whose object noun has the other number
   ("the dog that sees the cats runs" / "run");
 * ``inside_relative_clause``: a relative clause on the object agrees with the object, not with the
   subject of the other number ("the dog sees the cats that run" / "runs");
-* ``conjoined_verbs``: the verb after "and" agrees with the sentence's subject;
+* ``conjoined_verbs``: the verb after "and" agrees with the sentence's subject, across the first verb's
+  object of the other number;
 * ``determiner_noun``: a number-marked determiner agrees with its noun ("these dogs" / "this dogs");
 * ``missing_object``: a transitive verb loses its bare object ("the dog sees the cat ." / "the dog sees .").
 
@@ -288,8 +290,8 @@ def _make(phenomenon: str, toks: list[str], tree: Parse, rng: random.Random,
             # the attractor is the relative clause's object itself, of the other number
             if subj.rel.obj is None or subj.rel.obj.plural == subj.plural:
                 return None
-        elif other:
-            return None
+        elif other or main.verb - subj.noun < 5:
+            return None  # a clause of at least four words ("that chases the cat") and no attractor
         return _replace(toks, main.verb, _flip_verb(toks[main.verb]))
     if phenomenon == "inside_relative_clause":
         obj = main.obj
@@ -297,7 +299,8 @@ def _make(phenomenon: str, toks: list[str], tree: Parse, rng: random.Random,
             return None
         return _replace(toks, obj.rel.verb, _flip_verb(toks[obj.rel.verb]))
     if phenomenon == "conjoined_verbs":
-        if len(tree.vps) < 2:
+        # the first verb phrase ends in an object of the other number, right before "and"
+        if len(tree.vps) < 2 or main.obj is None or main.obj.plural == subj.plural:
             return None
         second = tree.vps[1]
         return _replace(toks, second.verb, _flip_verb(toks[second.verb]))

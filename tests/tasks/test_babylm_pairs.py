@@ -9,7 +9,6 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -50,7 +49,8 @@ def test_assets(mat: Materialized) -> None:
     """The agent gets the corpus, dev text and example pairs; the grammar stays in protected/."""
     words = (mat.workspace / "data" / "train.txt").read_text().split()
     params = mat.task.spec.scale("mini").params
-    assert params["train_words"] <= len(words) < params["train_words"] + 100
+    # generated in chunks of 256 sentences: at most one chunk (a few thousand words) over
+    assert params["train_words"] <= len(words) < params["train_words"] * 1.02
     names = {p.name for p in mat.workspace.rglob("*")}
     assert not set(HIDDEN) & names, names
     assert {"corpus.py", "pairs.py", "gpt.py", "checkpoint.py"} <= {p.name for p in mat.protected.iterdir()}
@@ -142,7 +142,7 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     rules, and the real scorer accepts the start and refuses a link and an oversized model."""
     script = [
         bash("ls data; find / \\( -name pairs.py -o -name corpus.py -o -name score.py -o -name prepare_stats.json "
-             "\\) -not -path '/proc/*' 2>/dev/null | head -5; ls /opt/rdbench/protected 2>&1; echo END"),
+             "\\) -not -path '/proc/*' -not -path '*/site-packages/networkx/*' 2>/dev/null | head -5; ls /opt/rdbench/protected 2>&1; echo END"),
         bash("python evaluate.py"),
         call("score"),
         bash("python train.py --layers 4 --width 256 --heads 4 --steps 1 --out model.pt > /dev/null; echo trained"),

@@ -150,9 +150,6 @@ def test_low_rank_and_sharing_are_counted_as_they_are(mat: Materialized, scorer:
     accepted, and its size is exactly the elements it holds."""
     base = _base(mat)
     config, state = base["config"], dict(base["model"])
-    for i in (2, 3):
-        config["layers"][i]["share"] = 1
-        state = {k: v for k, v in state.items() if not k.startswith(f"layers.{i}.")}
     for i in (0, 1):
         config["layers"][i]["ranks"] = {"q": 4, "k": 4, "v": 4, "o": 4}
         for name in ("q", "k", "v", "o"):
@@ -160,6 +157,9 @@ def test_low_rank_and_sharing_are_counted_as_they_are(mat: Materialized, scorer:
             u, s, vh = torch.linalg.svd(w, full_matrices=False)
             state[f"layers.{i}.{name}.A"] = vh[:4].half()
             state[f"layers.{i}.{name}.B"] = (u[:, :4] * s[:4]).half()
+    for i in (2, 3):  # a sharing layer has its owner's shape, ranks included, and no tensors of its own
+        config["layers"][i].update(share=1, ranks=dict(config["layers"][1]["ranks"]))
+        state = {k: v for k, v in state.items() if not k.startswith(f"layers.{i}.")}
     result = _in_process(scorer, mat, {"config": config, "model": state}, tmp_path)
     assert result["kind"] == "scored", result
     assert result["details"]["bytes"] == 2 * sum(t.numel() for t in state.values())

@@ -4,6 +4,7 @@ elsewhere come in only inside the code and do worse on the call's world; hidden 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -21,7 +22,9 @@ from inspect_ai.model import ModelOutput, get_model
 from rdbench.harness.task import make_task
 from rdbench.paths import package_root
 from rdbench.sandbox.limits import cgroup_mode
+from rdbench.scoring.runner import score_workspace
 from rdbench.task.assets import Materialized, materialize
+from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import load_task
 from rdbench.tasklib.gpt import GPT, GPTConfig
 from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
@@ -49,6 +52,13 @@ def _workspace(tmp: Path, name: str, files: dict[str, str | bytes]) -> Path:
 
 def _score(mat: Materialized, ws: Path, seed: int = 0, **overrides: Any) -> dict[str, Any]:
     return as_dict(score_materialized(mat, ws, seed=seed, **overrides))
+
+
+def _score_roomy(mat: Materialized, ws: Path, seed: int) -> dict[str, Any]:
+    """Score with a 600 s time cap on train.py (and room for it in the scoring call)."""
+    env = ensure_environment(mat.task.spec.environment)
+    return as_dict(asyncio.run(score_workspace(mat, ws, env, seed=seed, overrides={"run_timeout": 600},
+                                               timeout=900)))
 
 
 def test_spec_and_instructions_render() -> None:
@@ -146,7 +156,9 @@ def test_weights_from_another_call_do_worse_on_this_calls_world(mat: Materialize
     other = _score(mat, ws, seed=1)
     assert same["kind"] == other["kind"] == "scored", (same, other)
     assert same["details"]["variant"] == variants[0].name and other["details"]["variant"] == variants[1].name
-    assert other["value"] > same["value"] + 0.05, (same["value"], other["value"])
+    # measured (2026-12-04, this model on 50k test tokens of each world): its own world 2.852, the other
+    # two 2.886 and 2.891; a model trained on the second world likewise wins on its own world by 0.02-0.03
+    assert other["value"] > same["value"] + 0.02, (same["value"], other["value"])
     # the same weights as a file next to train.py do not reach the run at all
     ws2 = _workspace(tmp_path, "ws2", {"train.py": "import shutil\nshutil.copy('weights.pt', 'out/model.pt')\n",
                                        "weights.pt": base64.b64decode(blob)})
@@ -170,7 +182,9 @@ def test_reference_beats_start_on_hidden_worlds(mat: Materialized, tmp_path: Pat
                                               "gpt.py": (mat.workspace / "gpt.py").read_text()})
     ref_ws = _workspace(tmp_path, "ref", {"train.py": (mat.reference / "train.py").read_text(),
                                           "gpt.py": (mat.workspace / "gpt.py").read_text()})
-    start, ref = _score(mat, start_ws, seed=2), _score(mat, ref_ws, seed=2)
+    # caps far above what either needs, so both run their full schedules whatever the machine's load (at
+    # the real cap the reference paces itself by the wall clock: fewer steps on a busy machine)
+    start, ref = _score_roomy(mat, start_ws, seed=2), _score_roomy(mat, ref_ws, seed=2)
     assert start["kind"] == ref["kind"] == "scored", (start, ref)
     assert math.log(ref["value"] - 2.2) < math.log(start["value"] - 2.2) - 0.2, (start["value"], ref["value"])
     assert start["details"]["peak_memory_mb"] is not None

@@ -88,7 +88,8 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
         path.chmod(0o777)
     memory_mb, limit = int(params["memory_mb"]), float(params["run_timeout"])
     run = rs.run_untrusted([sys.executable, "train.py"], cwd=run_dir, timeout=limit, memory_mb=memory_mb,
-                           env={"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"})
+                           env={"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+                                "TIME_CAP_S": f"{limit:g}", "MEMORY_CAP_MB": str(memory_mb)})
     ran = {"variant": variant.name, "files": names, "seconds": round(run.seconds, 2),
            "peak_memory_mb": None if run.peak_memory_mb is None else round(run.peak_memory_mb, 1)}
     if run.out_of_memory:

@@ -140,6 +140,7 @@ def test_reference_beats_start_on_fresh_pairs(mat: Materialized, tmp_path: Path)
 def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     """A scripted agent: it cannot find the grammar or the scorer, its tools agree with the scorer's
     rules, and the real scorer accepts the start and refuses a link and an oversized model."""
+    # networkx (in the task environment) has an unrelated algorithms/assortativity/pairs.py
     script = [
         bash("ls data; find / \\( -name pairs.py -o -name corpus.py -o -name score.py -o -name prepare_stats.json "
              "\\) -not -path '/proc/*' -not -path '*/site-packages/networkx/*' 2>/dev/null | head -5; ls /opt/rdbench/protected 2>&1; echo END"),

@@ -29,6 +29,15 @@ def test_tasks_table_and_json(toy_tasks_path: Path, capsys: pytest.CaptureFixtur
     assert {r["scale"] for r in toy} == {"mini", "full"}
 
 
+def test_tasks_by_tag_lists_the_mlrb_counterparts(capsys: pytest.CaptureFixture[str]) -> None:
+    """`rdbench tasks --tag mlrb` lists the ML Research Benchmark counterparts and nothing else."""
+    assert main(["tasks", "--tag", "mlrb", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    names = {r["task"] for r in rows}
+    assert {"babylm_pairs", "compress_model", "train_under_cap", "merge_experts", "formalize_math"} <= names
+    assert "optimize_kernel" not in names and all("mlrb" in r["tags"] for r in rows)
+
+
 def test_user_errors_are_one_line_without_traceback(toy_tasks_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "rdbench.cli.main", "check", "no_such_task"],
                           capture_output=True, text=True)

@@ -153,7 +153,7 @@ def score(workspace, protected, params):
     small = rs.run_untrusted([sys.executable, "-c", ALLOCATE, "300"], cwd="/tmp", timeout=60, memory_mb=150)
     fits = rs.run_untrusted([sys.executable, "-c", ALLOCATE, "100"], cwd="/tmp", timeout=60, memory_mb=400)
     return rs.scored(1.0, "capped", capped_oom=small.out_of_memory, capped_ok=small.ok,
-                     fits_ok=fits.ok, fits_out=fits.stdout_text().strip())
+                     fits_ok=fits.ok, fits_out=fits.stdout_text().strip(), fits_peak=fits.peak_memory_mb)
 '''
 
 
@@ -172,6 +172,8 @@ def test_a_memory_cap_on_the_agents_code_bites(toy: tuple[Materialized, Path], t
     assert result.kind == "scored", result
     assert result.details["capped_oom"] is True and result.details["capped_ok"] is False, result.details
     assert result.details["fits_ok"] is True and result.details["fits_out"] == "ok", result.details
+    # the peak of the whole command is recorded: the 100 MB it held, under the 400 MB cap
+    assert 100 <= result.details["fits_peak"] < 400, result.details
 
 
 def test_the_nested_sandboxs_own_processes_hold_nothing_of_the_scorers(toy: tuple[Materialized, Path],

@@ -296,6 +296,9 @@ class Finished:
     seconds: float
     timed_out: bool
     out_of_memory: bool
+    peak_memory_mb: float | None = None
+    """The most memory the whole command held at once (its cgroup's peak, page cache included), where
+    it ran under ``memory_mb``; None otherwise or where the kernel does not record it."""
 
     @property
     def ok(self) -> bool:
@@ -437,6 +440,14 @@ class _CgroupCap:
                             return int(value)
         return 0
 
+    def peak_bytes(self) -> int | None:
+        """The cgroup's peak memory use (cgroup v2 ``memory.peak``, v1 ``memory.max_usage_in_bytes``)."""
+        for path in self.dirs:
+            for name in ("memory.peak", "memory.max_usage_in_bytes"):
+                with contextlib.suppress(OSError, ValueError):
+                    return int((path / name).read_text().split()[0])
+        return None
+
     def close(self) -> None:
         for path in self.dirs:
             for _ in range(200):
@@ -559,6 +570,7 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             oom = cap.oom_kills() > 0
+            peak = cap.peak_bytes()
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(output_limit), err.read(output_limit)
@@ -569,7 +581,7 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
                 raise ScorerError(f"the nested sandbox could not be made: {first}")
         code = proc.returncode if proc.returncode is not None else -9
         return Finished(returncode=code, stdout=stdout, stderr=stderr, seconds=seconds, timed_out=timed_out,
-                        out_of_memory=oom)
+                        out_of_memory=oom, peak_memory_mb=None if peak is None else peak / 2**20)
     finally:
         cap.close()
         for suffix in (".out", ".err"):

@@ -1,0 +1,12 @@
+"""Builds the attack on the starting workspace (runs on the host, as task code)."""
+
+from pathlib import Path
+
+import torch
+
+
+def build(workspace: Path, materialized: Path) -> None:
+    ckpt = torch.load(workspace / "model.pt", weights_only=True)
+    ckpt["config"]["block_size"] = 8
+    ckpt["model"]["wpe.weight"] = ckpt["model"]["wpe.weight"][:8].clone()
+    torch.save(ckpt, workspace / "model.pt")

@@ -49,12 +49,15 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
-        # evaluate and checkpoint every step
+        # evaluate (window by window) and checkpoint every step
         val = tokenize(os.path.join(here, "data", "val.txt"), stoi)
         with torch.no_grad():
-            vx = torch.tensor([val[k * cfg.block_size:(k + 1) * cfg.block_size] for k in range(128)]).to(device)
-            vy = torch.tensor([val[k * cfg.block_size + 1:(k + 1) * cfg.block_size + 1] for k in range(128)]).to(device)
-            vl = F.cross_entropy(model(vx).reshape(-1, cfg.vocab_size), vy.reshape(-1)).item()
+            losses = []
+            for k in range(128):
+                vx = torch.tensor([val[k * cfg.block_size:(k + 1) * cfg.block_size]]).to(device)
+                vy = torch.tensor([val[k * cfg.block_size + 1:(k + 1) * cfg.block_size + 1]]).to(device)
+                losses.append(F.cross_entropy(model(vx).reshape(-1, cfg.vocab_size), vy.reshape(-1)).item())
+            vl = sum(losses) / len(losses)
         print(f"step {step} loss {loss.item():.4f} val {vl:.4f}", flush=True)
         torch.save({k: v.float().cpu() for k, v in model.state_dict().items()}, os.path.join(here, "out", "final.pt"))
     return 0

@@ -1,6 +1,6 @@
 """rdbench's optional parts (pip extras) and the one-line error when one is missing.
 
-The core install (``pip install rdbench``) reads logs, reports, watches and lists tasks. The rest
+The core install (``pip install .`` from a checkout) reads logs, reports, watches and lists tasks. The rest
 comes in extras, declared in ``pyproject.toml`` and mirrored in :data:`EXTRAS` (a test checks that
 the two agree):
 

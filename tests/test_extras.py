@@ -152,3 +152,11 @@ def test_core_commands_import_no_extra(tmp_path: Path) -> None:
     assert "rdbench.analysis.report" in loaded and "matplotlib" in loaded  # the check could fail
     imported = sorted(m for m in HEAVY_MODULES if m in loaded)
     assert not imported, f"core commands imported {imported}"
+
+
+def test_documented_llama_build_flags_are_the_makefiles() -> None:
+    """docs/install.md tells library users to build llama.cpp with the Makefile's portable flags."""
+    makefile = (ROOT / "Makefile").read_text()
+    flags = re.search(r"^LLAMA_CMAKE := (.+)$", makefile, re.M)
+    assert flags is not None
+    assert f'CMAKE_ARGS="{flags.group(1).strip()}"' in (ROOT / "docs" / "install.md").read_text()

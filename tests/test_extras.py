@@ -71,7 +71,8 @@ def test_require_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(caught.value, ValueError) and caught.value.extra == "slurm"
     require("suite", "a test", ("json",))  # installed: no error
     assert extra_of("torch.nn") == "suite" and extra_of("openai", prefer="cli-agents") == "cli-agents"
-    assert extra_of("numpy") is None
+    assert extra_of("numpy") is None and extra_of("google.protobuf") is None
+    assert extra_of("google") == "cli-agents"  # the parent package of google.genai
 
 
 def test_offline_model_without_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:

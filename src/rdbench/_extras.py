@@ -80,11 +80,15 @@ def is_installed(module: str) -> bool:
         return False
 
 
+def _provides(package: Package, module: str) -> bool:
+    """Whether ``module`` is the package's, one of its submodules or a parent of it (``google``)."""
+    return (module == package.module or module.startswith(package.module + ".")
+            or package.module.startswith(module + "."))
+
+
 def extra_of(module: str, prefer: str | None = None) -> str | None:
-    """The extra that installs ``module`` (or its top-level package); ``prefer`` wins a tie."""
-    top = module.split(".")[0]
-    found = [extra for extra, packages in EXTRAS.items()
-             if any(p.module == module or p.module.split(".")[0] == top for p in packages)]
+    """The extra that installs ``module``; ``prefer`` wins where several do (openai)."""
+    found = [extra for extra, packages in EXTRAS.items() if any(_provides(p, module) for p in packages)]
     if prefer in found:
         return prefer
     return found[0] if found else None

@@ -24,6 +24,9 @@ cli-agents: $(STAMP)
 WHEELS := $(HOME)/.cache/rdbench/wheels
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_OPENMP=OFF
 
+# the llama-cpp-python release the project tests with (requirements.lock), built as above
+LLAMA_VERSION := $(shell sed -n 's/^llama_cpp_python==//p' requirements.lock)
+
 # The extras the project works with, at the exact versions it tests with (requirements.lock: lower
 # bounds live in pyproject.toml, the tested set here; `make lock` rewrites it from .venv).
 EXTRAS := suite,offline,cli-agents,slurm,dev
@@ -32,9 +35,9 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	@mkdir -p $(WHEELS)
-	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || { \
+	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 	  echo "rdbench setup: building llama-cpp-python once (portable CPU kernels; a few minutes)"; \
-	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
 	@$(PY) -m pip install -q --find-links $(WHEELS) -c requirements.lock -e '.[$(EXTRAS)]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
 	@$(PY) -c "import rdbench, torch, llama_cpp, anthropic, google.genai, submitit, pexpect" || { echo "rdbench setup: installing the package failed"; exit 1; }
 	@touch $(STAMP)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rdbench._extras import EXTRAS, MissingExtraError, extra_of, install_hint, require
+from rdbench.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -68,7 +69,7 @@ def test_require_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(MissingExtraError) as caught:
         require("slurm", "--slurm")
     assert str(caught.value) == f"--slurm needs the slurm extra (no module 'submitit'): {install_hint('slurm')}"
-    assert isinstance(caught.value, ValueError) and caught.value.extra == "slurm"
+    assert isinstance(caught.value, UserError) and caught.value.extra == "slurm"
     require("suite", "a test", ("json",))  # installed: no error
     assert extra_of("torch.nn") == "suite" and extra_of("openai", prefer="cli-agents") == "cli-agents"
     assert extra_of("numpy") is None and extra_of("google.protobuf") is None

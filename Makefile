@@ -39,7 +39,7 @@ $(STAMP): pyproject.toml requirements.lock
 	  echo "rdbench setup: building llama-cpp-python once (portable CPU kernels; a few minutes)"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
 	@$(PY) -m pip install -q --find-links $(WHEELS) -c requirements.lock -e '.[$(EXTRAS)]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
-	@$(PY) -c "import rdbench, torch, llama_cpp, anthropic, google.genai, submitit, pexpect" || { echo "rdbench setup: installing the package failed"; exit 1; }
+	@$(PY) -c "import rdbench, torch, llama_cpp, gguf, anthropic, google.genai, submitit, pexpect" || { echo "rdbench setup: installing the package failed"; exit 1; }
 	@touch $(STAMP)
 
 # Rewrite requirements.lock from what .venv holds (after changing a bound in pyproject.toml and

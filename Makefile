@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rdbench-installed
 
-.PHONY: setup system-deps cli-agents test lint typecheck pytest demo clean
+.PHONY: setup system-deps cli-agents test lint typecheck pytest demo clean lock
 
 setup: $(STAMP) system-deps cli-agents
 	@$(PY) -m rdbench.tokcache
@@ -24,16 +24,32 @@ cli-agents: $(STAMP)
 WHEELS := $(HOME)/.cache/rdbench/wheels
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DGGML_OPENMP=OFF
 
-$(STAMP): pyproject.toml
+# the llama-cpp-python release the project tests with (requirements.lock), built as above
+LLAMA_VERSION := $(shell sed -n 's/^llama_cpp_python==//p' requirements.lock)
+
+# The extras the project works with, at the exact versions it tests with (requirements.lock: lower
+# bounds live in pyproject.toml, the tested set here; `make lock` rewrites it from .venv).
+EXTRAS := suite,offline,cli-agents,slurm,dev
+
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	@mkdir -p $(WHEELS)
-	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || { \
+	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 	  echo "rdbench setup: building llama-cpp-python once (portable CPU kernels; a few minutes)"; \
-	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
-	@$(PY) -m pip install -q --find-links $(WHEELS) -e '.[dev,cli-agents]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
-	@$(PY) -c "import rdbench, llama_cpp, anthropic, google.genai" || { echo "rdbench setup: installing the package failed"; exit 1; }
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip wheel -q --no-deps --no-cache-dir llama-cpp-python==$(LLAMA_VERSION) -w $(WHEELS) 2>&1 | grep -v "^WARNING: Location" || true; }
+	@$(PY) -m pip install -q --find-links $(WHEELS) -c requirements.lock -e '.[$(EXTRAS)]' 2>&1 | grep -v "^WARNING: Location\|BuildBackendWarning\|^ *!!\|^ *\*\*\*\|corresp(dist" || true
+	@$(PY) -c "import rdbench, torch, llama_cpp, gguf, anthropic, google.genai, submitit, pexpect" || { echo "rdbench setup: installing the package failed"; exit 1; }
 	@touch $(STAMP)
+
+# Rewrite requirements.lock from what .venv holds (after changing a bound in pyproject.toml and
+# `make setup`, or after upgrading a package in .venv on purpose). The local build label of torch's
+# CPU wheel (+cpu) is dropped: `==2.13.0` matches it and PyPI's build alike.
+lock:
+	@{ echo "# The exact set rdbench is tested with (make setup installs with it as constraints)."; \
+	  echo "# Written by 'make lock' from .venv ($$($(PY) --version), $$(date -u +%Y-%m-%d)); edit pyproject.toml, not this."; \
+	  $(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//'; } > requirements.lock
+	@echo "requirements.lock: $$(grep -vc '^#' requirements.lock) packages"
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks scripts examples

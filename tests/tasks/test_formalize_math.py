@@ -38,7 +38,7 @@ def mat() -> Materialized:
 
 
 def test_checker_installed_by_setup_and_in_the_task_environment() -> None:
-    """`make setup` installs the `agda` wheel (a dependency of rdbench) and the task environment has it;
+    """`make setup` installs the `agda` wheel (the dev extra) and the task environment has it;
     the task ships the two primitive modules the wheel lacks."""
     import agda
 

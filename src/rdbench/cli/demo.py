@@ -86,14 +86,16 @@ def _offline_model() -> Iterator[str | None]:
     except ImportError:
         yield None
         return
-    server = LocalModelServer()
+    server = None
     try:
+        server = LocalModelServer()  # the offline extra missing: MissingExtraError, says which
         server.start()
         probe(server)
     except Exception as error:
         progress(f"the offline model could not run here ({str(error)[:200]}); "
                  "using the scripted demonstration agent")
-        server.stop()
+        if server is not None:
+            server.stop()
         yield None
         return
     try:

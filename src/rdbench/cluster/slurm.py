@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from rdbench._extras import require
 from rdbench.cluster.execute import check_on_node, run_slots
 from rdbench.cluster.plan import RunPlan, Slot, save_plan
 from rdbench.cluster.state import describe, slot_states, to_run
@@ -102,6 +103,7 @@ def _resources(plan: RunPlan, options: SlurmOptions, runs_in_job: int) -> dict[s
 
 
 def _executor(shared: Path) -> Any:
+    require("slurm", "--slurm (submitting to Slurm)")
     import submitit
 
     # submitit's watcher asks sacct, which clusters without accounting lack; rdbench follows jobs

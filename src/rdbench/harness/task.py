@@ -115,8 +115,10 @@ def make_task(
     scale_spec = spec.scale(scale)
     budget_s = parse_duration(budget) if budget is not None else scale_spec.time_budget
     say = progress or (lambda message: print(message, file=sys.stderr))
-    environment = ensure_environment(spec.environment, say)
+    # the task's own scripts (assets, instances) first: they fail at once, naming the extra to
+    # install, where the host lacks a package they need; the environment's build takes minutes
     materialized = _materialize_all(loaded, scale, instances, seed, say)
+    environment = ensure_environment(spec.environment, say)
     samples = [_sample(loaded, scale, budget_s, mat, environment) for mat in materialized]
     mounts = []
     if not spec.scoring.hide_scorer:

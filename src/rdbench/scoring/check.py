@@ -97,14 +97,16 @@ async def check_task(
     say = progress or (lambda message: None)
     started = time.monotonic()
     meter = LoadMeter()
-    env = ensure_environment(task.spec.environment, say)
     family = task.spec.family
     seeds: list[int | None] = [None] if family is None else [family.seed + i for i in range(instances)]
+    # the task's own scripts first: they run on the host (and fail at once, naming the extra to
+    # install, where the host lacks a package they need), before the environment's longer build
+    mats = [materialize(task, scale, seed=seed, progress=say) for seed in seeds]
+    env = ensure_environment(task.spec.environment, say)
     starting: list[list[float | None]] = []
     reference: list[list[float | None]] = []
     messages: dict[str, str] = {}
-    for seed in seeds:
-        mat = materialize(task, scale, seed=seed, progress=say)
+    for seed, mat in zip(seeds, mats, strict=True):
         with tempfile.TemporaryDirectory(prefix="rdbench-check-") as tmp:
             ref_ws = reference_workspace(mat, Path(tmp))
             s_vals: list[float | None] = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rdbench._extras import MissingExtraError, extra_of, missing_message
 from rdbench.errors import UserError
 from rdbench.paths import cache_dir, package_root
 from rdbench.task.errors import TaskFormatError
@@ -170,15 +171,26 @@ path, func, args_json, result_path = sys.argv[1:5]
 spec = importlib.util.spec_from_file_location("rdbench_task_script", path)
 module = importlib.util.module_from_spec(spec)
 sys.path.insert(0, str(pathlib.Path(path).parent))
-spec.loader.exec_module(module)
 args = json.loads(args_json)
 if func == "prepare":
     args[0] = pathlib.Path(args[0])
 else:
     args[1] = pathlib.Path(args[1])
-result = getattr(module, func)(*args)
+try:
+    spec.loader.exec_module(module)
+    result = getattr(module, func)(*args)
+except ModuleNotFoundError as error:
+    if not error.name:
+        raise
+    # perhaps a package of an extra that is not installed: the parent says which extra, in one line
+    import traceback
+    traceback.print_exc()
+    pathlib.Path(result_path).write_text(json.dumps({"missing_module": error.name}))
+    sys.exit(MISSING_MODULE_EXIT)
 pathlib.Path(result_path).write_text(json.dumps(result, default=str))
 """
+# the exit code of _CALL when the script imports a package that is not installed
+MISSING_MODULE_EXIT = 3
 
 
 def _call(script: Path, func: str, args: list[Any], task: LoadedTask) -> Any:
@@ -187,10 +199,19 @@ def _call(script: Path, func: str, args: list[Any], task: LoadedTask) -> Any:
     tmp_result = Path(cache_dir()) / "tmp" / result_path.name
     tmp_result.parent.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-c", _CALL, str(script), func, json.dumps(args), str(tmp_result)],
+        [sys.executable, "-c", f"MISSING_MODULE_EXIT = {MISSING_MODULE_EXIT}\n{_CALL}", str(script), func,
+         json.dumps(args), str(tmp_result)],
         capture_output=True,
         text=True,
     )
+    if proc.returncode == MISSING_MODULE_EXIT and tmp_result.exists():
+        missing = str(json.loads(tmp_result.read_text())["missing_module"])
+        tmp_result.unlink(missing_ok=True)
+        extra = extra_of(missing)
+        if extra is not None:
+            role = "asset preparation" if func == "prepare" else "instance generator"
+            needed_by = f"task {task.name}'s {role} ({script.name})"
+            raise MissingExtraError(missing_message(extra, missing, needed_by), extra, missing)
     if proc.returncode != 0:
         raise TaskFormatError(
             script,

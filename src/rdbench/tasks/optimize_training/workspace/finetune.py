@@ -28,6 +28,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     hp = json.load(open(os.path.join(here, "config.json")))
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.set_num_threads(1)  # as the reference: two OpenMP threads make the timing unsteady
     stoi = {w: i for i, w in enumerate(json.load(open(os.path.join(here, "vocab.json")))["itos"])}
     ck = torch.load(os.path.join(here, "base.pt"))
     cfg = GPTConfig(**ck["config"])

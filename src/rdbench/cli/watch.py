@@ -124,6 +124,17 @@ def _number(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
+def _cells(r: dict[str, Any], message_chars: int | None = None) -> dict[str, str]:
+    """A row's values as text: what the plain and the rich table both show."""
+    calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "") \
+        + (f"({r['scorer_errors']}!)" if r["scorer_errors"] else "")
+    last = "-" if r["last_entry_age_s"] is None else (
+        f"{format_duration(r['last_entry_age_s'])} ago: {(r['last_message'] or '')[:message_chars]}")
+    return {"used": f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}", "calls": calls,
+            "raw": _number(r["raw"]), "norm": "-" if r["normalised"] is None else f"{r['normalised']:.3f}",
+            "last": last}
+
+
 def render(rows: list[dict[str, Any]]) -> str:
     """The table as text."""
     if not rows:
@@ -132,19 +143,14 @@ def render(rows: list[dict[str, Any]]) -> str:
               f"{'calls':>5} {'raw':>9} {'norm':>6}  last entry")
     lines = [header, "-" * len(header)]
     for r in rows:
-        used = f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}"
-        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "") \
-            + (f"({r['scorer_errors']}!)" if r["scorer_errors"] else "")
-        last = "-" if r["last_entry_age_s"] is None else (
-            f"{format_duration(r['last_entry_age_s'])} ago: {(r['last_message'] or '')[:60]}")
-        norm = "-" if r["normalised"] is None else f"{r['normalised']:.3f}"
+        c = _cells(r, message_chars=60)
         lines.append(f"{r['run_id'][:8]:<8} {str(r['task'])[:22]:<22} {str(r['agent'])[:10]:<10} "
-                     f"{str(r['model'] or '-')[:24]:<24} {r['status']:<8} {used:<13} {calls:>5} "
-                     f"{_number(r['raw']):>9} {norm:>6}  {last}")
+                     f"{str(r['model'] or '-')[:24]:<24} {r['status']:<8} {c['used']:<13} {c['calls']:>5} "
+                     f"{c['raw']:>9} {c['norm']:>6}  {c['last']}")
     return "\n".join(lines)
 
 
-def table(rows: list[dict[str, Any]], width: int = 80, title: str | None = None) -> Any:
+def table(rows: list[dict[str, Any]], width: int = 80) -> Any:
     """The rows as a ``rich`` table exactly ``width`` columns wide at most: the numbers keep their
     width, task, agent · model and the last entry share the rest and cut their text with an ellipsis
     (a line never wraps, so the header stays on top of the screen)."""
@@ -154,11 +160,12 @@ def table(rows: list[dict[str, Any]], width: int = 80, title: str | None = None)
     fixed = {"run": 8, "status": 8, "used/budget": 11, "calls": 6, "raw": 8, "norm": 5}
     flexible = {"task": 3, "agent · model": 3, "last entry": 2}
     room = width - sum(fixed.values()) - (len(fixed) + len(flexible) - 1)
-    if room < 30:  # a narrow terminal: the last entry goes first
-        room += flexible.pop("last entry") and 1
+    if room < 30:  # a narrow terminal: the last entry goes first, and its separator with it
+        del flexible["last entry"]
+        room += 1
     shares = sum(flexible.values())
     widths = {name: max(6, room * share // shares) for name, share in flexible.items()}
-    grid = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False,
+    grid = Table(box=None, header_style="bold", pad_edge=False,
                  padding=(0, 1), collapse_padding=True, expand=False)
     right = {"calls", "raw", "norm"}
     for name in ["run", "task", "agent · model", "status", "used/budget", "calls", "raw", "norm",
@@ -168,16 +175,11 @@ def table(rows: list[dict[str, Any]], width: int = 80, title: str | None = None)
                             justify="right" if name in right else "left")
     colour = {"running": "green", "killed": "red", "ended": "yellow", "finished": "cyan"}
     for r in rows:
-        calls = f"{r['score_calls']}" + (f"({r['invalid_calls']}x)" if r["invalid_calls"] else "") \
-            + (f"({r['scorer_errors']}!)" if r["scorer_errors"] else "")
-        last = "-" if r["last_entry_age_s"] is None else (
-            f"{format_duration(r['last_entry_age_s'])} ago: {r['last_message'] or ''}")
+        c = _cells(r)
         grid.add_row(
             r["run_id"][:8], str(r["task"]), f"{r['agent']} · {r['model'] or '-'}",
-            Text(r["status"], style=colour.get(r["status"], "")),
-            f"{format_duration(r['used_s'])}/{format_duration(r['budget_s'])}", calls,
-            _number(r["raw"]), "-" if r["normalised"] is None else f"{r['normalised']:.3f}",
-            *([last] if "last entry" in widths else []))
+            Text(r["status"], style=colour.get(r["status"], "")), c["used"], c["calls"], c["raw"], c["norm"],
+            *([c["last"]] if "last entry" in widths else []))
     return grid
 
 

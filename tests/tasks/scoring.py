@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import Materialized, materialize
@@ -49,3 +52,12 @@ def score_root(task: str | Path, root: Path, workspace: Path, *, seed: int | Non
     """Score ``workspace`` against a materialised folder ``root`` (a family instance), as :func:`as_dict`."""
     mat = Materialized(task=load_task(task), scale=scale, root=root)
     return as_dict(score_materialized(mat, workspace, seed=seed, **overrides))
+
+
+def fresh_instances(task: str | Path, cache: Path, seeds: Iterable[int], scale: str = "mini") -> list[Path]:
+    """A family's instances for ``seeds``, materialised into the cache folder ``cache`` (a module's
+    own, so tests never reuse another's instances); ``RDBENCH_CACHE_DIR`` is restored afterwards."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RDBENCH_CACHE_DIR", str(cache))
+        loaded = load_task(task)
+        return [materialize(loaded, scale, seed=s, progress=lambda _: None).root for s in seeds]

@@ -11,11 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rdbench.task.assets import materialize
-from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import score_root
+from tests.tasks.scoring import fresh_instances, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "audit_data"
 
@@ -26,12 +24,7 @@ TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "audit_data"
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    task = load_task(TASK)
-    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(4)]
-    mp.undo()
-    return roots
+    return fresh_instances(TASK, tmp_path_factory.mktemp("cache"), range(4))
 
 
 def _read(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:

@@ -16,7 +16,7 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import deploy
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import score_root
+from tests.tasks.scoring import fresh_instances, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "get_it_running"
 SEED = 8  # an instance with a crash (oom_batch) and a silent fault (lr_string)
@@ -24,9 +24,8 @@ SEED = 8  # an instance with a crash (oom_batch) and a silent fault (lr_string)
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        return materialize(load_task(TASK), "mini", seed=SEED, progress=lambda _: None).root
+    [only] = fresh_instances(TASK, tmp_path_factory.mktemp("cache"), [SEED])
+    return only
 
 
 def _label(root: Path) -> dict[str, Any]:

@@ -8,10 +8,8 @@ from typing import Any
 
 import pytest
 
-from rdbench.task.assets import materialize
-from rdbench.task.loader import load_task
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import score_root
+from tests.tasks.scoring import fresh_instances, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "implement_spec"
 
@@ -25,12 +23,7 @@ SEEDS = [12, 5, 6, 15]
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    task = load_task(TASK)
-    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in SEEDS]
-    mp.undo()
-    return roots
+    return fresh_instances(TASK, tmp_path_factory.mktemp("cache"), SEEDS)
 
 
 def _score(root: Path, tmp: Path, component: str | None = None, reference: bool = False, seed: int = 5) -> dict[str, Any]:

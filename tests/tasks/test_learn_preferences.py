@@ -17,7 +17,7 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines, preferences
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import score_root
+from tests.tasks.scoring import fresh_instances, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "learn_preferences"
 SERVICE = _module(TASK / "protected" / "researcher_service.py")
@@ -28,10 +28,7 @@ PARAMS: dict[str, Any] = {"turns": 10, "scale": "mini", "seed": 3}
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        task = load_task(TASK)
-        return [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(4)]
+    return fresh_instances(TASK, tmp_path_factory.mktemp("cache"), range(4))
 
 
 def _session(root: Path) -> dict[str, Any]:

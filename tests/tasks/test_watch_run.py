@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 
-from rdbench.task.assets import materialize
-from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import score_root
+from tests.tasks.scoring import fresh_instances, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "watch_run"
 PARAMS = {"steps": 400, "max_advance": 50, "window": 100, "scale": "mini", "seed": 3}
@@ -26,12 +24,7 @@ SERVICE = _module(TASK / "protected" / "watch_service.py")
 
 @pytest.fixture(scope="module")
 def instances(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RDBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-    task = load_task(TASK)
-    roots = [materialize(task, "mini", seed=s, progress=lambda _: None).root for s in range(5)]
-    mp.undo()
-    return roots
+    return fresh_instances(TASK, tmp_path_factory.mktemp("cache"), range(5))
 
 
 def _score(root: Path, tmp: Path, answer: dict[str, Any] | None = None, reference: bool = False) -> dict[str, Any]:

@@ -122,14 +122,10 @@ _CORE_COMMANDS = """
 import contextlib, io, json, sys
 from rdbench.cli.main import main
 codes = {}
-for argv in (["tasks"], ["report", sys.argv[1], "--out", sys.argv[2], "--calibrations", sys.argv[3]]):
+for argv in (["tasks"], ["report", sys.argv[1], "--out", sys.argv[2], "--calibrations", sys.argv[3]],
+             ["report", "--help"]):
     with contextlib.redirect_stdout(io.StringIO()):
-        codes[argv[0]] = main(argv)
-try:
-    with contextlib.redirect_stdout(io.StringIO()):
-        main(["report", "--help"])
-except SystemExit as exit:
-    codes["report --help"] = exit.code
+        codes[" ".join(argv) if argv[-1] == "--help" else argv[0]] = main(argv)
 print(json.dumps({"codes": codes, "modules": sorted(sys.modules)}))
 """
 

@@ -22,7 +22,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 _API = ("build_report", "calibrate", "list_tasks", "load_task", "make_task", "read_runs", "redteam",
-        "score_folder")
+        "score_folder", "UserError", "MissingExtraError", "TaskFormatError", "TaskNotFoundError")
 __all__ = ["__version__", *_API]
 
 

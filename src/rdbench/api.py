@@ -3,8 +3,11 @@ build reports. Everything here is also importable from ``rdbench`` itself (``rdb
 
 These functions are the stable surface for scripts and notebooks; the modules behind them may change.
 Each is synchronous (it runs its own event loop where the work is asynchronous), typed, and raises
-the same one-line errors as the command line (``TaskFormatError``, ``TaskNotFoundError``,
-``ValueError``). See ``docs/api.md`` for a walk-through and ``examples/api_tour.py`` for a script
+the errors the command line reports in one line, exported here: :class:`UserError` (a mistake in
+what was asked), :class:`TaskFormatError` (a malformed task; a ``UserError``),
+:class:`TaskNotFoundError` (no task of that name; a ``LookupError``) and :class:`MissingExtraError`
+(an optional package missing; a ``UserError`` and ``ImportError`` whose ``extra`` names the extra
+to install). See ``docs/api.md`` for a walk-through and ``examples/api_tour.py`` for a script
 that uses every function (run by the tests).
 """
 
@@ -15,7 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rdbench._extras import MissingExtraError
 from rdbench.errors import UserError
+from rdbench.task.errors import TaskFormatError, TaskNotFoundError
 
 if TYPE_CHECKING:
     from inspect_ai import Task
@@ -29,6 +34,10 @@ if TYPE_CHECKING:
     from rdbench.task.loader import LoadedTask
 
 __all__ = [
+    "MissingExtraError",
+    "TaskFormatError",
+    "TaskNotFoundError",
+    "UserError",
     "build_report",
     "calibrate",
     "list_tasks",

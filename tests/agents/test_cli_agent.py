@@ -15,6 +15,7 @@ from inspect_ai.model import ModelOutput, get_model
 from inspect_ai.solver import Generate, Solver, TaskState, chain, solver
 from inspect_ai.util import sandbox
 
+from rdbench._extras import MissingExtraError
 from rdbench.agents.cli import (
     STORE_KEY,
     cli_agent,
@@ -202,8 +203,11 @@ def test_a_missing_bridge_package_is_one_line_with_the_fix(monkeypatch: pytest.M
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "anthropic" else real(name, *a))
-    with pytest.raises(RuntimeError) as caught:
+    from rdbench.errors import UserError
+
+    with pytest.raises(MissingExtraError) as caught:
         require_bridge_packages(PRESETS["claude"])
+    assert isinstance(caught.value, UserError) and caught.value.extra == "cli-agents"  # one line in the CLI
     message = str(caught.value)
     assert "\n" not in message and "anthropic" in message and "rdbench[cli-agents]" in message
     require_bridge_packages(PRESETS["codex"])  # openai is there

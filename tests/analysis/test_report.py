@@ -102,3 +102,22 @@ def test_unreadable_input_is_one_clear_error(tmp_path: Path) -> None:
                            str(tmp_path / "o")], capture_output=True, text=True, env=os.environ.copy())
     assert proc.returncode == 2
     assert "broken.eval: not a readable Inspect log" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_page_is_rendered_from_the_template_and_escaped() -> None:
+    """The HTML comes from the Jinja2 template: text is escaped (a task name cannot inject
+    markup), `code` and **bold** spans become tags, "- " lines become one list, and the footer
+    names the rdbench version."""
+    from rdbench import __version__
+    from rdbench.analysis.report import FigureInfo, Section, Table, _html
+
+    sections = [Section(title="Runs <b>", before=["intro `rdbench check x`", "- one", "- **two**", "after"],
+                        table=Table(header=["task", "score"], rows=[["<script>alert(1)</script>", "0.5"]]))]
+    page = _html(sections, [FigureInfo(file="a&b.png", caption="plot of **runs**")])
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<h2>Runs &lt;b&gt;</h2>" in page
+    assert "<p>intro <code>rdbench check x</code></p>" in page
+    assert "<ul><li>one</li><li><strong>two</strong></li></ul>" in page and "<p>after</p>" in page
+    assert '<img src="a&amp;b.png"' in page and "plot of <strong>runs</strong>" in page
+    assert f"Written by rdbench {__version__} on " in page
+    assert page.count("<table>") == 1 and "<td>0.5</td>" in page

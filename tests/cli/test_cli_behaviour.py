@@ -21,11 +21,12 @@ def rdbench(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_misspelt_option_prints_the_commands_usage_and_a_suggestion() -> None:
     proc = rdbench("run", "toy_count", "--modle", "mockllm/model", "--budgt", "1m")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("usage: rdbench run "), proc.stderr  # not the top-level usage
-    assert "unrecognized arguments: --modle" in proc.stderr
-    assert "did you mean --model or --budget?" in proc.stderr
+    assert proc.stderr.startswith("Usage: rdbench run [OPTIONS] [TASK]..."), proc.stderr  # not the top level's
+    assert "No such option '--modle'" in proc.stderr and "'--model'" in proc.stderr
     proc = rdbench("tasks", "--jsno")
-    assert proc.returncode == 2 and "usage: rdbench tasks" in proc.stderr and "--json?" in proc.stderr
+    assert proc.returncode == 2 and "Usage: rdbench tasks" in proc.stderr and "Did you mean '--json'?" in proc.stderr
+    proc = rdbench("chekc", "find_bug")
+    assert proc.returncode == 2 and "No such command 'chekc'" in proc.stderr
 
 
 def test_version_and_debug_flag(toy_tasks_path: Path) -> None:
@@ -105,3 +106,42 @@ def test_tasks_by_tag(toy_tasks_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["tasks", "--tag", "no-such-tag"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("rdbench: error: no task has tag no-such-tag; tags: ") and "rebench" in err
+
+
+def _complete(words: str, env: dict[str, str] | None = None) -> list[str]:
+    """What the shell would be offered after ``words`` (click's bash protocol)."""
+    parts = words.split(" ")
+    proc = rdbench(env={"_RDBENCH_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                        "COMP_CWORD": str(len(parts) - 1), **(env or {})})
+    assert proc.returncode == 0, proc.stderr
+    return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
+
+
+def test_shell_completion_of_commands_options_and_task_names(toy_tasks_path: Path) -> None:
+    assert _complete("rdbench ch") == ["check"]
+    assert set(_complete("rdbench run --model-")) == {"--model-arg", "--model-role"}
+    assert _complete("rdbench check toy_cou") == ["toy_count"]  # task names from the search path
+    assert "toy_family" in _complete("rdbench run toy_")
+
+
+def test_completion_script_loads_in_bash(tmp_path: Path) -> None:
+    """`rdbench completion bash` is a script bash accepts, and it registers rdbench's completion."""
+    proc = rdbench("completion", "bash")
+    assert proc.returncode == 0 and "_RDBENCH_COMPLETE=bash_complete" in proc.stdout
+    script = tmp_path / "rdbench.bash"
+    script.write_text(proc.stdout)
+    shell = subprocess.run(["bash", "-c", f"source {script} && complete -p rdbench"], capture_output=True,
+                           text=True)
+    assert shell.returncode == 0 and "rdbench" in shell.stdout, shell.stderr
+    for other in ("zsh", "fish"):
+        assert rdbench("completion", other).stdout.strip()
+    assert rdbench("completion", "tcsh").returncode == 2
+
+
+def test_help_groups_passed_through_and_slurm_options() -> None:
+    text = rdbench("run", "--help").stdout
+    inspect_part = text.split("Inspect's options, passed through")[1]
+    assert "--limit" in inspect_part and "--sample-id" in inspect_part and "-G, --generate" in inspect_part
+    assert "--slurm" in text.split("Slurm (many machines")[1]
+    assert "--limit" not in text.split("Inspect's options")[0]  # listed once, under its heading
+    assert "[env var: INSPECT_LOG_DIR; default: logs]" in " ".join(text.split())

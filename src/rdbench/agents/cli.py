@@ -55,6 +55,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 from inspect_ai.util import LimitExceededError, SandboxEnvironment, sample_limits, sandbox
 
+from rdbench._extras import MissingExtraError
 from rdbench.agents.cli_presets import EXTRA, PRESETS, Preset
 from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.errors import UserError
@@ -401,7 +402,7 @@ def require_bridge_packages(preset: Preset) -> None:
     preset's API (otherwise every request of the CLI fails inside the sandbox).
 
     Raises:
-        RuntimeError: A package is missing.
+        MissingExtraError: A package is missing (one line, naming the extra and the package).
     """
     for package in preset.bridge_packages:
         try:
@@ -409,10 +410,11 @@ def require_bridge_packages(preset: Preset) -> None:
         except ModuleNotFoundError:  # a missing parent package (google)
             found = False
         if not found:
-            raise RuntimeError(
+            raise MissingExtraError(
                 f"rdbench/cli preset={preset.name}: Inspect's agent bridge needs the Python package "
                 f"{package.pip.split('>')[0]} to serve the {preset.api} API: "
-                f"pip install 'rdbench[{EXTRA}]' (or pip install '{package.pip}')"
+                f"pip install 'rdbench[{EXTRA}]' (or pip install '{package.pip}')",
+                extra=EXTRA, module=package.module,
             )
 
 

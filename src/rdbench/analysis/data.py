@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rdbench.errors import UserError
+from rdbench.progress import bars_wanted, progress_bar
 from rdbench.scoring.calibration import check_command, load_calibration
 from rdbench.scoring.identity import agent_label, display_name, identity
 from rdbench.scoring.machine import machine_label
@@ -142,13 +143,15 @@ def load_inputs(
                            if p.suffix in (".eval", ".json") and p.is_file())
             infos = [f for f in files if f.name == INFO_FILE]
             files = [f for f in files if f.name != INFO_FILE]
-            progress(f"{path}: {len(files)} log files, {len(infos)} run folders")
-            for i, file in enumerate(files):
-                if i and i % 50 == 0:
-                    progress(f"  read {i}/{len(files)} logs")
-                # an unreadable log (in a shared folder: a job still writing it, or killed while it
-                # did, whose runs are read from their run folders) is skipped with a warning
-                runs += read_log(file)
+            with progress_bar(f"{path}: {len(files)} log files, {len(infos)} run folders", len(files),
+                              say=progress) as bar:
+                for i, file in enumerate(files):
+                    if i and i % 50 == 0 and not bars_wanted():
+                        progress(f"  read {i}/{len(files)} logs")
+                    # an unreadable log (in a shared folder: a job still writing it, or killed while
+                    # it did, whose runs are read from their run folders) is skipped with a warning
+                    runs += read_log(file)
+                    bar(1, file.name)
             folder_runs += [r for r in (read_run_folder(f.parent) for f in infos) if r is not None]
         elif path.suffix == ".csv":
             runs += read_entries_csv(path, cal)

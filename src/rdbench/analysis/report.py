@@ -21,8 +21,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import jinja2
 import matplotlib.pyplot as plt
 import numpy as np
+from markupsafe import Markup
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from pydantic import BaseModel, Field
@@ -37,6 +39,7 @@ from rdbench.analysis.summary import (
     profiles,
     score_at_k_records,
 )
+from rdbench.progress import bars_wanted, progress_bar
 from rdbench.task.spec import format_duration
 
 FONT = 10
@@ -86,24 +89,34 @@ def write_report(
     humans = human_agents or []
     counted = [r for r in runs if not r.uncalibrated]
     left_out = [r for r in runs if r.uncalibrated]
-    progress("computing score@k with bootstrap intervals")
-    records = score_at_k_records(counted, budgets, humans, bootstrap=bootstrap, seed=seed)
-    rows = agent_task_rows(counted)
-    costs = human_costs(counted, hourly_rate, humans)
-    taus, curves, areas = profiles(counted)
-    (out / "summary.json").write_text(json.dumps([r.model_dump() for r in records], indent=1))
-    progress("drawing plots")
-    figures = [f for f in [
-        _plot_over_time(counted, out),
-        _plot_score_at_k(records, counted, out),
-        _plot_percentiles(records, counted, out),
-        _plot_cost(rows, counted, out),
-        _plot_profiles(taus, curves, counted, out),
-    ] if f is not None]
-    sections = _sections(counted, left_out, skipped or [], records, rows, costs, areas, budgets,
-                         hourly_rate, humans)
-    (out / "summary.md").write_text(_markdown(sections, figures))
-    (out / "index.html").write_text(_html(sections, figures))
+    # the steps: score@k, five plots, the pages
+    with progress_bar(f"writing the report of {len(counted)} runs into {out}", 7, say=progress) as bar:
+        bar(0, "score@k with bootstrap intervals")
+        if not bars_wanted():
+            progress("computing score@k with bootstrap intervals")
+        records = score_at_k_records(counted, budgets, humans, bootstrap=bootstrap, seed=seed)
+        rows = agent_task_rows(counted)
+        costs = human_costs(counted, hourly_rate, humans)
+        taus, curves, areas = profiles(counted)
+        (out / "summary.json").write_text(json.dumps([r.model_dump() for r in records], indent=1))
+        bar(1, "plots")
+        if not bars_wanted():
+            progress("drawing plots")
+        drawn: list[FigureInfo | None] = []
+        draws: list[Callable[[], FigureInfo | None]] = [
+            lambda: _plot_over_time(counted, out), lambda: _plot_score_at_k(records, counted, out),
+            lambda: _plot_percentiles(records, counted, out), lambda: _plot_cost(rows, counted, out),
+            lambda: _plot_profiles(taus, curves, counted, out)]
+        for draw in draws:
+            drawn.append(draw())
+            bar(1)
+        figures = [f for f in drawn if f is not None]
+        bar(0, "pages")
+        sections = _sections(counted, left_out, skipped or [], records, rows, costs, areas, budgets,
+                             hourly_rate, humans)
+        (out / "summary.md").write_text(_markdown(sections, figures))
+        (out / "index.html").write_text(_html(sections, figures))
+        bar(1, "")
     return records
 
 
@@ -326,7 +339,7 @@ def _markdown(sections: list[Section], figures: list[FigureInfo]) -> str:
     return "\n".join(lines)
 
 
-def _inline(text: str) -> str:
+def _inline(text: str) -> Markup:
     """Escape text and render its `code` and **bold** spans as HTML (no raw Markdown reaches the
     page)."""
     out = []
@@ -336,51 +349,37 @@ def _inline(text: str) -> str:
         else:
             escaped = html.escape(part)
             out.append(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escaped))
-    return "".join(out)
+    return Markup("".join(out))
 
 
-def _paragraphs(lines: list[str]) -> str:
-    body, items = [], []
-    for line in [*lines, ""]:
+def _blocks(lines: list[str]) -> list[tuple[str, Any]]:
+    """Paragraph lines as blocks: ("list", [items]) for a run of "- " lines, ("paragraph", text)."""
+    blocks: list[tuple[str, Any]] = []
+    for line in lines:
         if line.startswith("- "):
-            items.append(f"<li>{_inline(line[2:])}</li>")
-            continue
-        if items:
-            body.append(f"<ul>{''.join(items)}</ul>")
-            items = []
-        if line.strip():
-            body.append(f"<p>{_inline(line)}</p>")
-    return "".join(body)
-
-
-def _html_table(table: Table) -> str:
-    head = "".join(f"<th>{_inline(c)}</th>" for c in table.header)
-    rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in table.rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+            if blocks and blocks[-1][0] == "list":
+                blocks[-1][1].append(line[2:])
+            else:
+                blocks.append(("list", [line[2:]]))
+        elif line.strip():
+            blocks.append(("paragraph", line))
+    return blocks
 
 
 def _html(sections: list[Section], figures: list[FigureInfo]) -> str:
-    body = ["<h1>rdbench report</h1>"]
-    for section in sections:
-        body.append(f"<h2>{_inline(section.title)}</h2>")
-        body.append(_paragraphs(section.before))
-        if section.table is not None:
-            body.append(_html_table(section.table))
-        body.append(_paragraphs(section.after))
-    body.append("<h2>Plots</h2>")
-    body += [f'<figure><img src="{html.escape(f.file)}" alt="{html.escape(f.file)}">'
-             f"<figcaption>{_inline(f.caption)}</figcaption></figure>" for f in figures]
-    script = ("window.addEventListener('load', function () { var imgs = document.images, ok = 0;"
-              " for (var i = 0; i < imgs.length; i++) { if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; }"
-              " document.title = 'rdbench report: ' + ok + '/' + imgs.length + ' images loaded'; });")
-    style = ("body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;color:#222}"
-             "table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:3px 7px;"
-             "font-size:13px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
-             "code{background:#f3f3f3;padding:0 3px;border-radius:3px}"
-             "img{max-width:100%;border:1px solid #eee}figure{margin:1.2em 0}"
-             "figcaption{font-size:13px;color:#444;max-width:1100px}p,li{font-size:14px;max-width:1100px}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>rdbench report</title>"
-            f"<style>{style}</style><script>{script}</script></head><body>{''.join(body)}</body></html>")
+    """The page, rendered from ``templates/report.html.jinja`` (autoescaped; cells and paragraphs
+    go through the ``inline`` filter)."""
+    from rdbench import __version__
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("rdbench.analysis", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    environment.filters["inline"] = _inline
+    environment.filters["blocks"] = _blocks
+    written = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return environment.get_template("report.html.jinja").render(
+        sections=sections, figures=figures, version=__version__, written=written)
 
 
 # ---- plots ---------------------------------------------------------------------------------------

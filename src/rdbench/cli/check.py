@@ -2,53 +2,58 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import json
+from typing import Any
 
-from rdbench.cli.common import guarded, progress
-from rdbench.cli.slurm import add_options as add_slurm_options
+import click
+
+from rdbench.cli.common import Args, Command, call, complete_tasks, debug_option, progress
+from rdbench.cli.slurm import options as slurm_options
 from rdbench.errors import UserError
 from rdbench.sandbox.api import cpu_plan, gpu_plan, parse_cpus, parse_gpus
 from rdbench.scoring.check import CheckReport, check_task
 from rdbench.task.loader import discover, load_task
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "check",
-        help="validate and calibrate tasks: score starting and reference solutions",
-        description="Scores each task's starting and reference solutions through the real sandboxed "
-        "scoring path, judges the result (noise, spread of the repeats, margin between the two "
-        "solutions, agreement with the stored calibration, other load on the machine), and stores "
-        "it for this machine and the task's version when it is good enough. Exit 1 when a check "
-        "is not good enough; it then says why.",
-    )
-    parser.add_argument("tasks", nargs="*", help="task names or folders")
-    parser.add_argument("--all", action="store_true", help="check every task on the search path")
-    parser.add_argument("--scale", default="mini", help="scale to check (default: mini)")
-    parser.add_argument("--repeats", type=int, default=2, help="scores per solution (default: 2)")
-    parser.add_argument("--instances", type=int, default=3, help="families: instances (default: 3)")
-    parser.add_argument("--json", action="store_true", help="print JSON (one object, or a list for several)")
-    parser.add_argument("--no-save", action="store_true", help="don't store the new calibration")
-    parser.add_argument("--force", action="store_true",
-                        help="store the new calibration even when it fails its checks or is noisier "
-                        "than the stored one")
-    parser.add_argument("--gpus", default=None,
-                        help="GPU indices the scorer may use, e.g. 0 or 0,1 (default: as many of this "
-                        "host's GPUs as the scale asks for)")
-    parser.add_argument("--cpus", default=None,
-                        help="cores the scorer may use, e.g. 0-7 (default: this process's); it runs on "
-                        "as many as the scale gives one run")
-    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
-                        help="bind a model role the task's scorer needs at this scale, e.g. "
-                        "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
-    add_slurm_options(parser, runs=False)
-    parser.set_defaults(handler=guarded(run))
+@click.command(
+    "check",
+    cls=Command,
+    short_help="validate and calibrate tasks: score starting and reference solutions",
+    help="Scores each task's starting and reference solutions through the real sandboxed "
+    "scoring path, judges the result (noise, spread of the repeats, margin between the two "
+    "solutions, agreement with the stored calibration, other load on the machine), and stores "
+    "it for this machine and the task's version when it is good enough. Exit 1 when a check "
+    "is not good enough; it then says why.",
+)
+@click.argument("tasks", nargs=-1, metavar="[TASK]...", shell_complete=complete_tasks)
+@click.option("--tag", multiple=True,
+              help="also check every task with this tag, e.g. rebench, mlrb or assist; repeatable")
+@click.option("--all", is_flag=True, help="check every task on the search path")
+@click.option("--scale", default="mini", show_default=True, help="scale to check")
+@click.option("--repeats", type=int, default=2, show_default=True, help="scores per solution")
+@click.option("--instances", type=int, default=3, show_default=True, help="families: instances")
+@click.option("--json", is_flag=True, help="print JSON (one object, or a list for several)")
+@click.option("--no-save", is_flag=True, help="don't store the new calibration")
+@click.option("--force", is_flag=True,
+              help="store the new calibration even when it fails its checks or is noisier than the stored one")
+@click.option("--gpus", default=None,
+              help="GPU indices the scorer may use, e.g. 0 or 0,1 (default: as many of this host's GPUs "
+              "as the scale asks for)")
+@click.option("--cpus", default=None,
+              help="cores the scorer may use, e.g. 0-7 (default: this process's); it runs on as many as "
+              "the scale gives one run")
+@click.option("--model-role", multiple=True, metavar="ROLE=MODEL",
+              help="bind a model role the task's scorer needs at this scale, e.g. "
+              "--model-role codemodel=openai/gpt-4o-mini (repeatable)")
+@slurm_options(runs=False)
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from rdbench.scoring.models import (
         ModelGateway,
         parse_model_roles,
@@ -61,9 +66,15 @@ def run(args: argparse.Namespace) -> int:
     bindings = parse_model_roles(args.model_role)
     given = parse_gpus(args.gpus) if args.gpus is not None else None
     given_cpus = parse_cpus(args.cpus) if args.cpus is not None else None
-    names = list(discover(metr=False)) if args.all else args.tasks
-    if not names:
-        raise UserError("name a task (see `rdbench tasks`) or pass --all")
+    many = args.all or bool(args.tag)  # a selection: tasks that need a model role are skipped, not refused
+    if args.all:
+        names = list(discover(metr=False))
+    elif args.tasks or args.tag:
+        from rdbench.cli.run import select_tasks
+
+        names = select_tasks(args.tasks, args.tag)
+    else:
+        raise UserError("name a task (see `rdbench tasks`), give --tag or pass --all")
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1 (2 or more measure the noise)")
     if args.instances < 1:
@@ -78,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
         if args.scale not in task.spec.scales:
             progress(f"{task.name}: no scale {args.scale!r}; skipped")
             continue
-        if not args.all:
+        if not many:
             require_known_roles([task.spec], args.scale, bindings)
             require_roles(task.spec, args.scale, bindings)
         unbound = unbound_roles(task.spec, args.scale, bindings)
-        if unbound and args.all:
+        if unbound and many:
             progress(f"{task.name}: needs model roles at {args.scale} "
                      f"({', '.join(r.role for r in unbound)}); skipped (bind them with --model-role)")
             continue
@@ -103,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             _print(report)
     if args.json:
         payload = [r.model_dump() for r in reports]
-        print(json.dumps(payload[0] if len(payload) == 1 and not args.all else payload, indent=2))
+        print(json.dumps(payload[0] if len(payload) == 1 and not many else payload, indent=2))
     return 0 if all(r.ok for r in reports) else 1
 
 

@@ -1,11 +1,16 @@
-"""Helpers shared by the CLI commands: error reporting and progress."""
+"""Helpers shared by the CLI commands: error reporting, progress, and the click glue every command
+uses (``--debug``, task-name completion, the handler call)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
 
 from rdbench.errors import UserError
 from rdbench.task.environment import EnvironmentBuildError
@@ -14,6 +19,10 @@ from rdbench.task.errors import TaskFormatError, TaskNotFoundError
 T = TypeVar("T")
 USER_ERRORS = (UserError, TaskFormatError, TaskNotFoundError, EnvironmentBuildError)
 DEBUG_ENV = "RDBENCH_DEBUG"
+DEBUG_HELP = "show the traceback of every error (also: RDBENCH_DEBUG=1)"
+
+#: a command's parsed options, by the option's long name (``--model-role`` -> ``args.model_role``)
+Args = SimpleNamespace
 
 
 def debugging() -> bool:
@@ -51,3 +60,57 @@ def guarded(handler: Callable[[Any], int]) -> Callable[[Any], int]:
             raise
 
     return run
+
+
+def set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ[DEBUG_ENV] = "1"  # the tasks' own processes (and Inspect's) see it too
+
+
+def debug_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--debug``, accepted before the command and after it (``rdbench run ... --debug``)."""
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug,
+                        help=DEBUG_HELP)(function)
+
+
+def call(handler: Callable[[Args], int], options: dict[str, Any]) -> int:
+    """Run ``handler`` on a command's options under :func:`guarded`; repeatable options and
+    variadic arguments arrive as lists."""
+    args = Args(**{k: list(v) if isinstance(v, tuple) else v for k, v in options.items()})
+    return guarded(handler)(args)
+
+
+def complete_tasks(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of task names (those on the search path, METR families included)."""
+    try:
+        from rdbench.task.loader import discover
+
+        names = sorted(discover())
+    except Exception:  # completion must never print a traceback into the user's shell
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+class SectionOption(click.Option):
+    """An option listed under its own heading in ``--help`` (``section=``), e.g. Inspect's
+    pass-through options or the Slurm ones."""
+
+    def __init__(self, *args: Any, section: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.section = section
+
+
+class Command(click.Command):
+    """A command whose ``--help`` lists options by section (:class:`SectionOption`)."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Argument):
+                continue  # in the usage line, as click's own commands show them
+            record = param.get_help_record(ctx)
+            if record is not None:
+                sections.setdefault(getattr(param, "section", None) or "Options", []).append(record)
+        for heading, records in sections.items():
+            with formatter.section(heading):
+                formatter.write_dl(records)

@@ -9,14 +9,15 @@ score calls, protected scoring, normalisation, the Inspect log.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
 from collections.abc import Iterator
 from typing import Any
 
-from rdbench.cli.common import guarded, progress
+import click
+
+from rdbench.cli.common import Args, call, debug_option, progress
 
 TASK = "optimize_kernel"
 FASTER = r'''import ctypes, subprocess, tempfile, os
@@ -42,13 +43,16 @@ def prefix_sum(x):
 '''
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("demo", help="run an agent on a mini task offline and show the results")
-    parser.add_argument("--model", help="Inspect model to use (default: from API keys, else offline)")
-    parser.add_argument("--budget", default="5m", help="the agent's working time (default: 5m)")
-    parser.add_argument("--log-dir", default="logs/demo", help="where the Inspect log goes")
-    parser.add_argument("--scripted", action="store_true", help="use the scripted demonstration agent")
-    parser.set_defaults(handler=guarded(run))
+@click.command("demo", short_help="run an agent on a mini task offline and show the results",
+               help="Runs an agent on a mini task offline (the local model, or a scripted agent) and "
+               "shows its score log and report.")
+@click.option("--model", help="Inspect model to use (default: from API keys, else offline)")
+@click.option("--budget", default="5m", show_default=True, help="the agent's working time")
+@click.option("--log-dir", default="logs/demo", show_default=True, help="where the Inspect log goes")
+@click.option("--scripted", is_flag=True, help="use the scripted demonstration agent")
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
 def _default_model() -> str | None:
@@ -104,7 +108,7 @@ def _offline_model() -> Iterator[str | None]:
         server.stop()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from inspect_ai import eval as inspect_eval
 
     from rdbench.cli.run import print_results

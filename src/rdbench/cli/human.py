@@ -2,37 +2,52 @@
 
 from __future__ import annotations
 
-import argparse
+import sys
+from typing import Any
 
-from rdbench.cli.common import guarded, progress
+import click
+
+from rdbench.cli.common import (
+    Args,
+    Command,
+    SectionOption,
+    call,
+    complete_tasks,
+    debug_option,
+    progress,
+)
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+@click.command(
+    "human", cls=Command,
+    short_help="do a task yourself in its sandbox, against the clock",
+    help="Shows you the task's instructions, then opens a shell in the task's sandbox (the "
+    "same one an agent gets) with score, score-log, status, instructions and submit on PATH and "
+    "the time left in the prompt; warns before the end and closes the shell when the time is up. "
+    "The run is logged like an agent's (compare with `rdbench report`).")
+@click.argument("task", shell_complete=complete_tasks)
+@click.option("--name", help="your name (the run's agent becomes human:<name>)")
+@click.option("--scale", default="mini", show_default=True, help="task scale")
+@click.option("--budget", help="working time, e.g. 30m (default: the scale's budget)")
+@click.option("--log-dir", default="logs/human", show_default=True, help="where the Inspect log goes")
+@click.option("--warn-at", default="10m,1m", show_default=True,
+              help="warn this long before the end, comma-separated")
+@click.option("--model-role", multiple=True, metavar="ROLE=MODEL",
+              help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
+              "codemodel at full scale); repeatable")
+@click.option("-T", "--task-arg", multiple=True, metavar="KEY=VALUE", cls=SectionOption,
+              section="METR Task Standard families (docs/metr-tasks.md)",
+              help="tasks=a,b, the family's tasks to do (default: every task, one after another)")
+@click.option("--allow-internet", is_flag=True, cls=SectionOption,
+              section="METR Task Standard families (docs/metr-tasks.md)",
+              help="allow a task that asks for full_internet")
+@debug_option
+def command(**options: Any) -> int:
     """Add the ``human`` subcommand."""
-    parser = subparsers.add_parser(
-        "human", help="do a task yourself in its sandbox, against the clock",
-        description="Shows you the task's instructions, then opens a shell in the task's sandbox (the "
-        "same one an agent gets) with score, score-log, status, instructions and submit on PATH and "
-        "the time left in the prompt; warns before the end and closes the shell when the time is up. "
-        "The run is logged like an agent's (compare with `rdbench report`).")
-    parser.add_argument("task", help="task name or folder")
-    parser.add_argument("--name", help="your name (the run's agent becomes human:<name>)")
-    parser.add_argument("--scale", default="mini", help="task scale (default: mini)")
-    parser.add_argument("--budget", help="working time, e.g. 30m (default: the scale's budget)")
-    parser.add_argument("--log-dir", default="logs/human", help="where the Inspect log goes")
-    parser.add_argument("--warn-at", default="10m,1m",
-                        help="warn this long before the end, comma-separated (default 10m,1m)")
-    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
-                        help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
-                        "codemodel at full scale); repeatable")
-    parser.add_argument("-T", "--task-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="METR families: tasks=a,b, the family's tasks to do (default: every task, one after another)")
-    parser.add_argument("--allow-internet", action="store_true",
-                        help="METR families: allow a task that asks for full_internet")
-    parser.set_defaults(handler=guarded(run))
+    return call(run, options)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     """Run one human session and print where its log is."""
     from inspect_ai import eval as inspect_eval
 
@@ -70,15 +85,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point for ``python -m rdbench.cli.human`` (used before ``rdbench human`` is wired)."""
-    parser = argparse.ArgumentParser(prog="rdbench")
-    sub = parser.add_subparsers()
-    register(sub)
-    args = parser.parse_args(["human", *(argv or [])] if argv is not None else None)
-    return int(args.handler(args))
+    """Entry point for ``python -m rdbench.cli.human`` (the same as ``rdbench human``)."""
+    from rdbench.cli.main import main as rdbench_main
+
+    return rdbench_main(["human", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))

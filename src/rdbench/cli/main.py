@@ -1,34 +1,61 @@
 """``rdbench``: list, check, run and report research tasks.
 
-Each subcommand lives in its own module exposing ``register(subparsers)``; a module that is missing
-(an optional part not installed) is skipped.
+The CLI is a click group. Each subcommand lives in its own module exposing ``command`` (a
+:class:`click.Command`); a module that is missing (an optional part not installed) is skipped.
+Shell completion comes from click: ``rdbench completion bash`` prints the script to source.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
-from rdbench.cli.common import DEBUG_ENV
+import click
+from click.shell_completion import get_completion_class
+
+from rdbench.cli.common import DEBUG_HELP, set_debug
+from rdbench.progress import enable_bars
 
 SUBCOMMANDS = ("tasks", "check", "score", "redteam", "run", "human", "watch", "report", "demo")
+COMPLETE_ENV = "_RDBENCH_COMPLETE"
+SHELLS = ("bash", "zsh", "fish")
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rdbench",
-        description="rdbench: research-engineering tasks for AI agents and people, on Inspect AI.",
-        epilog="Run `rdbench COMMAND --help` for a command's options. Docs: docs/ in the repository.",
-    )
+def _version() -> str:
     from rdbench import __version__
 
-    parser.add_argument("--version", action="version", version=f"rdbench {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the traceback of every error (also: RDBENCH_DEBUG=1)")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    return __version__
+
+
+@click.group(
+    "rdbench",
+    context_settings=CONTEXT,
+    help="rdbench: research-engineering tasks for AI agents and people, on Inspect AI.",
+    epilog="Run `rdbench COMMAND --help` for a command's options. Docs: docs/ in the repository.",
+)
+@click.version_option(version=_version(), prog_name="rdbench", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug, help=DEBUG_HELP)
+def cli() -> None:
+    """The ``rdbench`` command group."""
+
+
+@cli.command("completion", context_settings=CONTEXT,
+             short_help="print the shell completion script (bash, zsh or fish)",
+             help="Prints the script that completes rdbench's commands, options and task names in "
+             "SHELL. Add it to your shell's start-up file, e.g. for bash: "
+             "eval \"$(rdbench completion bash)\" in ~/.bashrc; zsh: the same in ~/.zshrc; fish: "
+             "rdbench completion fish > ~/.config/fish/completions/rdbench.fish")
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the completion script of ``shell``."""
+    kind = get_completion_class(shell)
+    assert kind is not None  # every choice is one of click's shells
+    click.echo(kind(cli, {}, "rdbench", COMPLETE_ENV).source())
+
+
+def _register() -> None:
     for name in SUBCOMMANDS:
         try:
             module = importlib.import_module(f"rdbench.cli.{name}")
@@ -36,58 +63,34 @@ def build_parser() -> argparse.ArgumentParser:
             if error.name == f"rdbench.cli.{name}":
                 continue
             raise
-        module.register(subparsers)
-    for command in subparsers.choices.values():
-        # also after the command (`rdbench run ... --debug`); SUPPRESS keeps a leading --debug
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show the traceback of every error (also: RDBENCH_DEBUG=1)")
-    return parser
+        command: click.Command = module.command
+        command.context_settings = {**CONTEXT, **command.context_settings}
+        cli.add_command(command, name)
 
 
-def _command_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser | None:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
-            chosen: argparse.ArgumentParser = action.choices[name]
-            return chosen
-    return None
-
-
-def _unknown(parser: argparse.ArgumentParser, extras: list[str]) -> str:
-    """``unrecognized arguments`` with the closest options the command has."""
-    import difflib
-
-    options = [o for action in parser._actions for o in action.option_strings if o.startswith("--")]
-    hints = []
-    for extra in extras:
-        if extra.startswith("-"):
-            close = difflib.get_close_matches(extra.split("=", 1)[0], options, n=1, cutoff=0.6)
-            if close:
-                hints.append(close[0])
-    message = f"unrecognized arguments: {' '.join(extras)}"
-    return message + (f" (did you mean {' or '.join(hints)}?)" if hints else "")
+_register()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``rdbench`` command."""
+    """Entry point of the ``rdbench`` command: its exit code (0 for ``--help`` and ``--version``,
+    2 for a usage mistake, the command's own code otherwise)."""
     from rdbench.tokcache import ensure_tiktoken_cache
 
     ensure_tiktoken_cache()
-    parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
-    if extras:
-        # the command's own usage, not the top level's, for a misspelt option of a command
-        command = _command_parser(parser, getattr(args, "command", None))
-        (command or parser).error(_unknown(command or parser, extras))
-    if getattr(args, "debug", False):
-        os.environ[DEBUG_ENV] = "1"  # the tasks' own processes (and Inspect's) see it too
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
+    enable_bars()
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
+        result = cli.main(args=args, prog_name="rdbench", standalone_mode=False,
+                          complete_var=COMPLETE_ENV)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except (click.Abort, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return 130
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

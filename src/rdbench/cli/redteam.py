@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
+from typing import Any
 
-from rdbench.cli.common import guarded, progress
+import click
+
+from rdbench.cli.common import Args, call, complete_tasks, debug_option, progress
 from rdbench.task.loader import discover, load_task
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "redteam",
-        help="run the attacks each task must resist (its redteam/ folder); caught or not",
-        description="Lays each attack of a task's redteam/ folder over the starting workspace, scores it "
-        "through the real sandboxed scoring path, and says whether the scorer caught it (the expected "
-        "verdict: invalid, no gain over the starting solution, or flagged by the integrity check). "
-        "Exit code 1 when any attack is not caught.",
-    )
-    parser.add_argument("tasks", nargs="*", help="task names or folders (default: every task)")
-    parser.add_argument("--scale", default="mini", help="scale (default: mini)")
-    parser.add_argument("--attack", action="append", default=[], metavar="NAME",
-                        help="run only this attack (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.set_defaults(handler=guarded(run))
+@click.command(
+    "redteam",
+    short_help="run the attacks each task must resist (its redteam/ folder); caught or not",
+    help="Lays each attack of a task's redteam/ folder over the starting workspace, scores it "
+    "through the real sandboxed scoring path, and says whether the scorer caught it (the expected "
+    "verdict: invalid, no gain over the starting solution, or flagged by the integrity check). "
+    "Exit code 1 when any attack is not caught.",
+)
+@click.argument("tasks", nargs=-1, metavar="[TASK]...", shell_complete=complete_tasks)
+@click.option("--scale", default="mini", show_default=True, help="scale")
+@click.option("--attack", multiple=True, metavar="NAME", help="run only this attack (repeatable)")
+@click.option("--json", is_flag=True, help="print the results as JSON")
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from rdbench.scoring.redteam import load_attacks, run_redteam
 
     names = args.tasks or list(discover(metr=False))

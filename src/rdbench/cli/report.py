@@ -2,38 +2,42 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from rdbench.cli.common import fail, guarded, progress
+import click
+
+from rdbench.cli.common import Args, call, debug_option, fail, progress
 from rdbench.task.spec import parse_duration
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "report",
-        help="normalised scores, score@k under time budgets, human percentiles, cost, plots",
-        description="Reads Inspect logs written by rdbench (files or folders), run folders, CSVs of "
-        "score-log entries (run_id, agent, task, elapsed_s, score[, model][, task_version][, cost_usd]"
-        "[, length_s]) or METR's per-run RE-Bench .jsonl(.gz), and writes index.html, summary.md, "
-        "summary.json and PNG plots. Runs that no calibration normalises are left out and listed "
-        "with the command that calibrates them. An unreadable log is skipped with a warning; the "
-        "report of the rest is written and the exit code is 1.",
-    )
-    parser.add_argument("inputs", nargs="+", type=Path, help="logs, folders, .csv or .jsonl files")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
-    parser.add_argument("--budgets", default="30m,2h,8h", help="total time budgets (default 30m,2h,8h)")
-    parser.add_argument("--calibrations", type=Path, help="CSV: task,direction,transform,starting,reference")
-    parser.add_argument("--human", action="append", default=[], help="agent name to treat as human")
-    parser.add_argument("--hourly-rate", type=float, default=232.0,
-                        help="USD per hour of a human expert (default 232, RE-Bench's ~$1,855 per 8 h)")
-    parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.set_defaults(handler=guarded(run))
+@click.command(
+    "report",
+    short_help="normalised scores, score@k under time budgets, human percentiles, cost, plots",
+    help="Reads Inspect logs written by rdbench (files or folders), run folders, CSVs of "
+    "score-log entries (run_id, agent, task, elapsed_s, score[, model][, task_version][, cost_usd]"
+    "[, length_s]) or METR's per-run RE-Bench .jsonl(.gz), and writes index.html, summary.md, "
+    "summary.json and PNG plots. Runs that no calibration normalises are left out and listed "
+    "with the command that calibrates them. An unreadable log is skipped with a warning; the "
+    "report of the rest is written and the exit code is 1.",
+)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="INPUT...")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="output folder")
+@click.option("--budgets", default="30m,2h,8h", show_default=True, help="total time budgets")
+@click.option("--calibrations", type=click.Path(path_type=Path),
+              help="CSV: task,direction,transform,starting,reference")
+@click.option("--human", multiple=True, help="agent name to treat as human (repeatable)")
+@click.option("--hourly-rate", type=float, default=232.0, show_default=True,
+              help="USD per hour of a human expert (RE-Bench's ~$1,855 per 8 h)")
+@click.option("--bootstrap", type=int, default=1000, show_default=True, help="bootstrap resamples")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed of the bootstrap")
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from rdbench.analysis.data import AnalysisInputError, load_inputs
     from rdbench.analysis.report import write_report
 

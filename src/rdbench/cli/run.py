@@ -2,97 +2,107 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rdbench.cli.common import guarded, progress
-from rdbench.cli.slurm import add_options as add_slurm_options
+import click
+
+from rdbench.cli.common import (
+    Args,
+    Command,
+    SectionOption,
+    call,
+    complete_tasks,
+    debug_option,
+    progress,
+)
+from rdbench.cli.slurm import options as slurm_options
 from rdbench.errors import UserError
+from rdbench.progress import enable_bars
 from rdbench.sandbox.api import parse_cpus, parse_gpus
 from rdbench.task.loader import load_task, resolve
 from rdbench.task.metr import is_metr_family
 
+_INSPECT = "Inspect's options, passed through (`inspect eval --help`)"
+_METR = "METR Task Standard families (docs/metr-tasks.md)"
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "run",
-        help="run an agent on a task (an Inspect eval) and print its score",
-        description="Runs each TASK with an agent and model through Inspect AI, one Inspect log per "
-        "task (the transcript, the score log and the run record; open it with `inspect view`). The "
-        "logs name their task and arguments, so `inspect eval-retry LOG` or `rdbench run ... --resume` "
-        "completes an interrupted run. Warns before a task that has no calibration on this machine "
-        "(its runs are left out of reports until it has one); --calibrate calibrates it first.",
-    )
-    parser.add_argument("tasks", nargs="*", metavar="TASK",
-                        help="task names or folders (several run one after another, or --max-tasks at once)")
-    parser.add_argument("--tag", action="append", default=[],
-                        help="also run every task with this tag, e.g. --tag rebench (the seven RE-Bench "
-                        "counterparts) or --tag assist (the four families); repeatable")
-    parser.add_argument("--max-tasks", type=int, default=1,
-                        help="tasks run at once (default 1: timing tasks need the machine to themselves)")
-    parser.add_argument("--model", default=os.environ.get("INSPECT_EVAL_MODEL"),
-                        help="Inspect model, e.g. anthropic/claude-sonnet-4-0 or mockllm/model")
-    parser.add_argument("-M", "--model-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="argument of the model (Inspect's -M), repeatable, e.g. -M script=steps.yaml "
-                        "for --model script/NAME (a scripted mock model)")
-    parser.add_argument("--agent", default="react", help="react (default), aide, or a registered agent")
-    parser.add_argument("--scale", default="mini", help="mini (CPU, default) or full (GPU)")
-    parser.add_argument("--budget", help="working-time budget, e.g. 30m or 2h (default: the scale's)")
-    parser.add_argument("--epochs", type=int, default=1, help="independent runs per sample")
-    parser.add_argument("--instances", type=int, help="families: number of instances")
-    parser.add_argument("--seed", type=int, help="families: first instance seed")
-    parser.add_argument("--gpus", default=None,
-                        help="GPU indices the runs may use, e.g. 0 or 0,1 (default: every GPU of this "
-                        "host); at a scale that asks for GPUs each run gets its own, and runs wait "
-                        "for free ones")
-    parser.add_argument("--cpus", default=None,
-                        help="cores the runs may use, e.g. 0-15 (default: this process's); each run gets "
-                        "the scale's `cpus` of them for itself, and runs wait for free ones")
-    parser.add_argument("--log-dir", default=os.environ.get("INSPECT_LOG_DIR", "logs"),
-                        help="where Inspect writes its log (default: $INSPECT_LOG_DIR, else logs)")
-    inspect_group = parser.add_argument_group("Inspect's options, passed through (`inspect eval --help`)")
-    inspect_group.add_argument("--limit", type=int, metavar="N", help="run only the first N samples")
-    inspect_group.add_argument("--sample-id", metavar="IDS",
-                               help="run only these samples (comma-separated ids)")
-    inspect_group.add_argument("--display", choices=["full", "conversation", "rich", "plain", "log", "none"],
-                               help="Inspect's display (default: $INSPECT_DISPLAY, else Inspect's)")
-    inspect_group.add_argument("--fail-on-error", type=float, metavar="X",
-                               help="fail the eval when this fraction (0-1) or count of samples errs")
-    inspect_group.add_argument("-G", "--generate", action="append", default=[], metavar="KEY=VALUE",
-                               help="a generation setting of the agent's model (Inspect's GenerateConfig), "
-                               "repeatable, e.g. -G temperature=0.2 -G max_tokens=4096")
-    parser.add_argument("--max-samples", type=int, help="samples run in parallel")
-    parser.add_argument("--pricing", metavar="FILE",
-                        help="pricing table (YAML: model -> {input, output, cache_read} USD per "
-                        "million tokens) for the run's cost and --cost-limit; default: "
-                        "$RDBENCH_PRICING, else the packaged table")
-    parser.add_argument("--cost-limit", type=float, metavar="USD",
-                        help="stop a run when its model cost reaches this (Inspect's cost_limit, with "
-                        "the pricing table's prices); refuses to start unless every model the run "
-                        "uses has a price")
-    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
-                        help="bind a model role the task needs (its services and scorer use it), "
-                        "e.g. --model-role codemodel=openai/gpt-4o-mini; repeatable; "
-                        "`rdbench tasks` lists each task's roles")
-    parser.add_argument("-S", "--agent-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="argument of the agent, repeatable; the value is read as YAML, e.g. "
-                        "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or "
-                        "-S preset=codex")
-    parser.add_argument("--calibrate", action="store_true",
-                        help="calibrate tasks that have no calibration on this machine first "
-                        "(`rdbench check`), instead of only warning")
-    parser.add_argument("-T", "--task-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="METR families: tasks=a,b runs only these tasks of the family "
-                        "(default: every task)")
-    parser.add_argument("--allow-internet", action="store_true",
-                        help="METR families: give tasks whose permissions include full_internet the "
-                        "host's network (refused without this flag)")
-    add_slurm_options(parser, runs=True)
-    parser.set_defaults(handler=guarded(run))
+
+@click.command(
+    "run",
+    cls=Command,
+    short_help="run an agent on a task (an Inspect eval) and print its score",
+    help="Runs each TASK with an agent and model through Inspect AI, one Inspect log per "
+    "task (the transcript, the score log and the run record; open it with `inspect view`). The "
+    "logs name their task and arguments, so `inspect eval-retry LOG` or `rdbench run ... --resume` "
+    "completes an interrupted run. Warns before a task that has no calibration on this machine "
+    "(its runs are left out of reports until it has one); --calibrate calibrates it first.",
+)
+@click.argument("tasks", nargs=-1, metavar="[TASK]...", shell_complete=complete_tasks)
+@click.option("--tag", multiple=True,
+              help="also run every task with this tag, e.g. --tag rebench (the seven RE-Bench "
+              "counterparts) or --tag assist (the research-assistance families); repeatable")
+@click.option("--max-tasks", type=int, default=1, show_default=True,
+              help="tasks run at once (1: timing tasks need the machine to themselves)")
+@click.option("--model", envvar="INSPECT_EVAL_MODEL", show_envvar=True,
+              help="Inspect model, e.g. anthropic/claude-sonnet-4-0 or mockllm/model")
+@click.option("-M", "--model-arg", multiple=True, metavar="KEY=VALUE",
+              help="argument of the model (Inspect's -M), repeatable, e.g. -M script=steps.yaml "
+              "for --model script/NAME (a scripted mock model)")
+@click.option("--agent", default="react", show_default=True, help="react, aide, cli, or a registered agent")
+@click.option("--scale", default="mini", show_default=True, help="mini (CPU) or full (GPU)")
+@click.option("--budget", help="working-time budget, e.g. 30m, 90min or 2h (default: the scale's)")
+@click.option("--epochs", type=int, default=1, show_default=True, help="independent runs per sample")
+@click.option("--instances", type=int, help="families: number of instances")
+@click.option("--seed", type=int, help="families: first instance seed")
+@click.option("--gpus", default=None,
+              help="GPU indices the runs may use, e.g. 0 or 0,1 (default: every GPU of this "
+              "host); at a scale that asks for GPUs each run gets its own, and runs wait for free ones")
+@click.option("--cpus", default=None,
+              help="cores the runs may use, e.g. 0-15 (default: this process's); each run gets "
+              "the scale's `cpus` of them for itself, and runs wait for free ones")
+@click.option("--log-dir", envvar="INSPECT_LOG_DIR", show_envvar=True, default="logs", show_default=True,
+              help="where Inspect writes its log")
+@click.option("--max-samples", type=int, help="samples run in parallel")
+@click.option("--pricing", metavar="FILE",
+              help="pricing table (YAML: model -> {input, output, cache_read} USD per "
+              "million tokens) for the run's cost and --cost-limit; default: "
+              "$RDBENCH_PRICING, else the packaged table")
+@click.option("--cost-limit", type=float, metavar="USD",
+              help="stop a run when its model cost reaches this (Inspect's cost_limit, with "
+              "the pricing table's prices); refuses to start unless every model the run uses has a price")
+@click.option("--model-role", multiple=True, metavar="ROLE=MODEL",
+              help="bind a model role the task needs (its services and scorer use it), "
+              "e.g. --model-role codemodel=openai/gpt-4o-mini; repeatable; `rdbench tasks` lists each task's roles")
+@click.option("-S", "--agent-arg", multiple=True, metavar="KEY=VALUE",
+              help="argument of the agent, repeatable; the value is read as YAML, e.g. "
+              "--agent cli -S command='my-agent \"$(cat $RDBENCH_PROMPT_FILE)\"' or -S preset=codex")
+@click.option("--calibrate", is_flag=True,
+              help="calibrate tasks that have no calibration on this machine first "
+              "(`rdbench check`), instead of only warning")
+@click.option("--limit", type=int, metavar="N", cls=SectionOption, section=_INSPECT,
+              help="run only the first N samples")
+@click.option("--sample-id", metavar="IDS", cls=SectionOption, section=_INSPECT,
+              help="run only these samples (comma-separated ids)")
+@click.option("--display", type=click.Choice(["full", "conversation", "rich", "plain", "log", "none"]),
+              cls=SectionOption, section=_INSPECT,
+              help="Inspect's display (default: $INSPECT_DISPLAY, else Inspect's)")
+@click.option("--fail-on-error", type=float, metavar="X", cls=SectionOption, section=_INSPECT,
+              help="fail the eval when this fraction (0-1) or count of samples errs")
+@click.option("-G", "--generate", multiple=True, metavar="KEY=VALUE", cls=SectionOption, section=_INSPECT,
+              help="a generation setting of the agent's model (Inspect's GenerateConfig), "
+              "repeatable, e.g. -G temperature=0.2 -G max_tokens=4096")
+@click.option("-T", "--task-arg", multiple=True, metavar="KEY=VALUE", cls=SectionOption, section=_METR,
+              help="tasks=a,b runs only these tasks of the family (default: every task)")
+@click.option("--allow-internet", is_flag=True, cls=SectionOption, section=_METR,
+              help="give tasks whose permissions include full_internet the host's network "
+              "(refused without this flag)")
+@slurm_options(runs=True)
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
 def parse_agent_args(pairs: Sequence[str]) -> dict[str, Any]:
@@ -182,7 +192,7 @@ def select_tasks(names: Sequence[str], tags: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _check_counts(args: argparse.Namespace) -> None:
+def _check_counts(args: Args) -> None:
     """Counts that must be at least 1: one line each, before anything runs."""
     for flag, value in [("--instances", args.instances), ("--epochs", args.epochs),
                         ("--max-samples", args.max_samples), ("--max-tasks", args.max_tasks)]:
@@ -257,7 +267,7 @@ def _matching_logs(log_dir: str, registry: str, task_args: dict[str, Any], model
     return sorted(found, key=lambda h: h.eval.created, reverse=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from inspect_ai import eval as inspect_eval
     from inspect_ai import eval_retry
     from inspect_ai._eval.registry import task_create
@@ -335,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
         fresh.append(registry)
     logs: list[Any] = []
     shown = {} if args.display is None else {"display": args.display}
+    enable_bars(False)  # Inspect's display owns the terminal from here
     if retry:
         logs += eval_retry(retry, log_dir=args.log_dir, max_samples=args.max_samples,
                            max_tasks=args.max_tasks, **shown)
@@ -347,7 +358,7 @@ def run(args: argparse.Namespace) -> int:
     return print_results(logs)
 
 
-def inspect_options(args: argparse.Namespace) -> dict[str, Any]:
+def inspect_options(args: Args) -> dict[str, Any]:
     """Inspect's own options given to ``rdbench run`` (sample selection, failure threshold,
     generation settings), checked here so that a bad one is one line before anything runs."""
     from inspect_ai.model import GenerateConfig

@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
-from rdbench.cli.common import guarded, progress
+import click
+
+from rdbench.cli.common import Args, call, complete_tasks, debug_option, progress
 from rdbench.errors import UserError
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "score",
-        help="score a folder with a task's scorer, as a run would (for task authors and reviews)",
-        description="Scores FOLDER with TASK's protected scorer in the real scoring sandbox (an overlay of "
-        "the folder: nothing is changed) and prints the entry: kind (scored, invalid, scorer_error), "
-        "value, normalised value when this machine has a calibration, message and details. For "
-        "reviewing a suspicious run's kept workspace, re-scoring one, or testing a scorer.",
-    )
-    parser.add_argument("task", help="task name or folder")
-    parser.add_argument("folder", type=Path, help="the workspace folder to score")
-    parser.add_argument("--scale", default="mini", help="scale (default: mini)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the hidden inputs (default: fresh)")
-    parser.add_argument("--instance", type=int, default=None,
-                        help="families: the instance seed the folder belongs to (default: the family's first)")
-    parser.add_argument("--gpus", default=None, help="GPU indices the scorer may use, e.g. 0")
-    parser.add_argument("--model-role", action="append", default=[], metavar="ROLE=MODEL",
-                        help="bind a model role the scorer needs at this scale (repeatable)")
-    parser.add_argument("--json", action="store_true", help="print the entry as JSON")
-    parser.set_defaults(handler=guarded(run))
+@click.command(
+    "score",
+    short_help="score a folder with a task's scorer, as a run would (for task authors and reviews)",
+    help="Scores FOLDER with TASK's protected scorer in the real scoring sandbox (an overlay of "
+    "the folder: nothing is changed) and prints the entry: kind (scored, invalid, scorer_error), "
+    "value, normalised value when this machine has a calibration, message and details. For "
+    "reviewing a suspicious run's kept workspace, re-scoring one, or testing a scorer.",
+)
+@click.argument("task", shell_complete=complete_tasks)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--scale", default="mini", show_default=True, help="scale")
+@click.option("--seed", type=int, default=None, help="seed of the hidden inputs (default: fresh)")
+@click.option("--instance", type=int, default=None,
+              help="families: the instance seed the folder belongs to (default: the family's first)")
+@click.option("--gpus", default=None, help="GPU indices the scorer may use, e.g. 0")
+@click.option("--model-role", multiple=True, metavar="ROLE=MODEL",
+              help="bind a model role the scorer needs at this scale (repeatable)")
+@click.option("--json", is_flag=True, help="print the entry as JSON")
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     from rdbench.sandbox.api import cpu_plan, parse_gpus
     from rdbench.scoring.calibration import load_calibration
     from rdbench.scoring.normalise import normalise

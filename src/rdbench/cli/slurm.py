@@ -2,48 +2,63 @@
 
 from __future__ import annotations
 
-import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from rdbench.cli.common import progress
+import click
+
+from rdbench.cli.common import Args, SectionOption, progress
 from rdbench.errors import UserError
 
 DEFAULT_SHARED = "rdbench-slurm"
 
 
-def add_options(parser: argparse.ArgumentParser, runs: bool) -> None:
+def options(runs: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The Slurm options of ``rdbench run`` (``runs``) or ``rdbench check``."""
-    group = parser.add_argument_group("Slurm (many machines; docs/scale.md)")
-    group.add_argument("--slurm", action="store_true",
-                       help="submit the runs as Slurm jobs instead of running them here" if runs else
-                       "calibrate on the partition's nodes: one job per node type")
-    group.add_argument("--shared", type=Path, default=Path(DEFAULT_SHARED), metavar="FOLDER",
-                       help="folder every node can read and write: plans, run folders, Inspect logs, "
-                       f"calibrations, job files (default: ./{DEFAULT_SHARED})")
-    group.add_argument("--partition", help="Slurm partition (default: the cluster's default)")
-    group.add_argument("--time", help="time limit of each job, e.g. 6h (default: from the budgets)")
-    group.add_argument("--slurm-arg", action="append", default=[], metavar="KEY=VALUE",
-                       help="another sbatch option, e.g. --slurm-arg account=myproj --slurm-arg qos=high")
+    section = functools.partial(click.option, cls=SectionOption, section="Slurm (many machines; docs/scale.md)")
+    common = [
+        section("--slurm", is_flag=True,
+                     help=("submit the runs as Slurm jobs instead of running them here" if runs else
+                                   "calibrate on the partition's nodes: one job per node type")),
+        section("--shared", type=click.Path(path_type=Path), default=Path(DEFAULT_SHARED),
+                     metavar="FOLDER",
+                     help="folder every node can read and write: plans, run folders, Inspect logs, "
+                     f"calibrations, job files (default: ./{DEFAULT_SHARED})"),
+        section("--partition", help="Slurm partition (default: the cluster's default)"),
+        section("--time", help="time limit of each job, e.g. 6h (default: from the budgets)"),
+        section("--slurm-arg", multiple=True, metavar="KEY=VALUE",
+                     help="another sbatch option, e.g. --slurm-arg account=myproj --slurm-arg qos=high"),
+    ]
     if runs:
-        group.add_argument("--jobs", type=int, help="split the runs into this many jobs (default: one job "
-                           "per run)")
-        group.add_argument("--runs-at-once", type=int, default=1,
-                           help="runs one job does in parallel, each on its own cores and GPUs (default 1)")
-        group.add_argument("--cpus-per-job", type=int,
-                           help="cores per job (default: the scale's cpus x --runs-at-once)")
-        group.add_argument("--gpus-per-job", type=int,
-                           help="GPUs per job (default: the scale's gpus x --runs-at-once)")
-        group.add_argument("--mem-gb", type=float,
-                           help="memory per job in GB (default: the scale's memory x --runs-at-once + 4)")
-        group.add_argument("--resume", action="store_true",
-                           help="complete what did not finish: without --slurm, the unfinished Inspect log of "
-                           "this same run in --log-dir (only its missing samples run); with --slurm, the runs "
-                           "of a plan in --shared that did not finish (without TASK, of every plan there)")
-        group.add_argument("--wait", action="store_true", help="wait until the jobs have ended")
-        group.add_argument("--dry-run", action="store_true", help="say what would be submitted, submit nothing")
+        common += [
+            section("--jobs", type=int, help="split the runs into this many jobs (default: one job per run)"),
+            section("--runs-at-once", type=int, default=1, show_default=True,
+                         help="runs one job does in parallel, each on its own cores and GPUs"),
+            section("--cpus-per-job", type=int,
+                         help="cores per job (default: the scale's cpus x --runs-at-once)"),
+            section("--gpus-per-job", type=int,
+                         help="GPUs per job (default: the scale's gpus x --runs-at-once)"),
+            section("--mem-gb", type=float,
+                         help="memory per job in GB (default: the scale's memory x --runs-at-once + 4)"),
+            section("--resume", is_flag=True,
+                         help="complete what did not finish: without --slurm, the unfinished Inspect log of "
+                         "this same run in --log-dir (only its missing samples run); with --slurm, the runs "
+                         "of a plan in --shared that did not finish (without TASK, of every plan there)"),
+            section("--wait", is_flag=True, help="wait until the jobs have ended"),
+            section("--dry-run", is_flag=True, help="say what would be submitted, submit nothing"),
+        ]
     else:
-        group.add_argument("--no-wait", action="store_true",
-                           help="submit the calibration jobs and return (default: wait and print results)")
+        common.append(section("--no-wait", is_flag=True,
+                                   help="submit the calibration jobs and return (default: wait and print results)"))
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(common):
+            function = option(function)
+        return function
+
+    return decorate
 
 
 def _extra(pairs: list[str]) -> dict[str, str]:
@@ -56,7 +71,7 @@ def _extra(pairs: list[str]) -> dict[str, str]:
     return extra
 
 
-def run_on_slurm(args: argparse.Namespace) -> int:
+def run_on_slurm(args: Args) -> int:
     """``rdbench run ... --slurm``: submit the plan's unfinished runs (or resume plans)."""
     from rdbench.cli.run import parse_agent_args, select_tasks, use_pricing
     from rdbench.cluster.plan import RunPlan, load_plans
@@ -108,7 +123,7 @@ def run_on_slurm(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_on_slurm(args: argparse.Namespace, names: list[str]) -> int:
+def check_on_slurm(args: Args, names: list[str]) -> int:
     """``rdbench check ... --slurm``: one calibration job per node type, then their results."""
     from rdbench.cluster.slurm import SlurmOptions, read_node_record, submit_calibrations, wait_for
 

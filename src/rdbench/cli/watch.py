@@ -6,14 +6,15 @@ log is needed, so a run in progress, or one whose process was killed, shows what
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from rdbench.cli.common import guarded
+import click
+
+from rdbench.cli.common import Args, call, complete_tasks, debug_option
 from rdbench.errors import UserError
 from rdbench.scoring.calibration import load_calibration
 from rdbench.scoring.normalise import aggregate, normalise
@@ -23,26 +24,27 @@ from rdbench.task.spec import format_duration, parse_duration
 STATUS_ORDER = {"running": 0, "killed": 1, "ended": 2, "finished": 3}
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "watch",
-        help="live table of runs: time used, score calls, best and normalised scores",
-        description="Shows the runs on this machine (running ones, and those that ended within "
-        "--since) from their run folders: task, agent, model, status (running, finished, ended "
-        "without a score, or killed), time used of the budget, score calls, the run's score so far "
-        "(raw and normalised with this machine's calibration) and the last score entry. Refreshes "
-        "every --interval seconds on a terminal; prints once otherwise or with --once.",
-    )
-    parser.add_argument("--since", default="1h", help="also show runs that ended this long ago (default 1h)")
-    parser.add_argument("--all", action="store_true", help="every run on record")
-    parser.add_argument("--task", help="only this task's runs")
-    parser.add_argument("--once", action="store_true", help="print once and exit")
-    parser.add_argument("--interval", type=float, default=5.0, help="seconds between refreshes (default 5)")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON (implies --once)")
-    parser.add_argument("--dir", type=Path, default=None, metavar="FOLDER",
-                        help="read the runs of this folder instead of this machine's: a shared folder of "
-                        "`rdbench run --slurm` (its runs/), or a runs folder")
-    parser.set_defaults(handler=guarded(run))
+@click.command(
+    "watch",
+    short_help="live table of runs: time used, score calls, best and normalised scores",
+    help="Shows the runs on this machine (running ones, and those that ended within "
+    "--since) from their run folders: task, agent, model, status (running, finished, ended "
+    "without a score, or killed), time used of the budget, score calls, the run's score so far "
+    "(raw and normalised with this machine's calibration) and the last score entry. Refreshes "
+    "every --interval seconds on a terminal; prints once otherwise or with --once.",
+)
+@click.option("--since", default="1h", show_default=True, help="also show runs that ended this long ago")
+@click.option("--all", is_flag=True, help="every run on record")
+@click.option("--task", help="only this task's runs", shell_complete=complete_tasks)
+@click.option("--once", is_flag=True, help="print once and exit")
+@click.option("--interval", type=float, default=5.0, show_default=True, help="seconds between refreshes")
+@click.option("--json", is_flag=True, help="print the rows as JSON (implies --once)")
+@click.option("--dir", type=click.Path(path_type=Path), default=None, metavar="FOLDER",
+              help="read the runs of this folder instead of this machine's: a shared folder of "
+              "`rdbench run --slurm` (its runs/), or a runs folder")
+@debug_option
+def command(**options: Any) -> int:
+    return call(run, options)
 
 
 def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
@@ -93,7 +95,7 @@ def summarise(view: RunView, now: float | None = None) -> dict[str, Any]:
     }
 
 
-def select(args: argparse.Namespace, now: float) -> list[dict[str, Any]]:
+def select(args: Args, now: float) -> list[dict[str, Any]]:
     """The rows to show, running first, then the most recently started."""
     horizon = None if args.all else now - parse_duration(args.since)
     rows = []
@@ -183,7 +185,7 @@ def table(rows: list[dict[str, Any]], width: int = 80) -> Any:
     return grid
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: Args) -> int:
     if args.interval <= 0:
         raise UserError("--interval must be a positive number of seconds")
     parse_duration(args.since)  # a bad value is a one-line error before anything is printed

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
+from rdbench.progress import Advance, progress_bar
 from rdbench.scoring.calibration import load_calibration, make_calibration, save_calibration
 from rdbench.scoring.machine import LoadMeter
 from rdbench.scoring.normalise import Transform, is_better, normalise
@@ -106,27 +107,44 @@ async def check_task(
     starting: list[list[float | None]] = []
     reference: list[list[float | None]] = []
     messages: dict[str, str] = {}
-    for seed, mat in zip(seeds, mats, strict=True):
-        with tempfile.TemporaryDirectory(prefix="rdbench-check-") as tmp:
-            ref_ws = reference_workspace(mat, Path(tmp))
-            s_vals: list[float | None] = []
-            r_vals: list[float | None] = []
-            for i in range(repeats):
-                label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
-                say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
-                s = await score_workspace(mat, mat.workspace, env, models=models, gpus=gpus, cpus=cpus)
-                say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
-                say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
-                r = await score_workspace(mat, ref_ws, env, models=models, gpus=gpus, cpus=cpus)
-                say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
-                s_vals.append(s.value)
-                r_vals.append(r.value)
-                _remember(messages, s, r)
-            starting.append(s_vals)
-            reference.append(r_vals)
+    calls = len(seeds) * repeats * 2
+    with progress_bar(f"calibrating {task.name} ({scale}): {calls} scoring calls", calls, say=say) as bar:
+        for seed, mat in zip(seeds, mats, strict=True):
+            await _score_instance(task, seed, mat, env, repeats, models, gpus, cpus, say, bar,
+                                  starting, reference, messages)
     return _report(task, scale, repeats, len(seeds), starting, reference, messages,
                    time.monotonic() - started, save, None if models is None else models.binding(),
-                   provenance(mat, env), other_load=meter.other_cores(), force=force)
+                   provenance(mats[-1], env), other_load=meter.other_cores(), force=force)
+
+
+async def _score_instance(
+    task: LoadedTask, seed: int | None, mat: Materialized, env: Path, repeats: int,
+    models: ModelGateway | None, gpus: list[int] | None, cpus: list[int] | None,
+    say: Callable[[str], None], bar: Advance,
+    starting: list[list[float | None]], reference: list[list[float | None]], messages: dict[str, str],
+) -> None:
+    """Score one instance's starting and reference solutions ``repeats`` times each; append the
+    values to ``starting`` and ``reference``."""
+    label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
+    with tempfile.TemporaryDirectory(prefix="rdbench-check-") as tmp:
+        ref_ws = reference_workspace(mat, Path(tmp))
+        s_vals: list[float | None] = []
+        r_vals: list[float | None] = []
+        for i in range(repeats):
+            say(f"{label}: scoring starting solution ({i + 1}/{repeats})")
+            bar(0, f"{label}: starting {i + 1}/{repeats}")
+            s = await score_workspace(mat, mat.workspace, env, models=models, gpus=gpus, cpus=cpus)
+            say(f"{label}: starting = {s.value} ({s.duration_s:.1f} s) {s.message[:120]}")
+            say(f"{label}: scoring reference solution ({i + 1}/{repeats})")
+            bar(1, f"{label}: reference {i + 1}/{repeats}")
+            r = await score_workspace(mat, ref_ws, env, models=models, gpus=gpus, cpus=cpus)
+            say(f"{label}: reference = {r.value} ({r.duration_s:.1f} s) {r.message[:120]}")
+            bar(1, "")
+            s_vals.append(s.value)
+            r_vals.append(r.value)
+            _remember(messages, s, r)
+        starting.append(s_vals)
+        reference.append(r_vals)
 
 
 def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 from rdbench._extras import MissingExtraError, extra_of, missing_message
 from rdbench.errors import UserError
 from rdbench.paths import cache_dir, package_root
+from rdbench.progress import progress_bar
 from rdbench.task.errors import TaskFormatError
 from rdbench.task.loader import LoadedTask
 
@@ -136,9 +137,9 @@ def _build(task: LoadedTask, scale: str, seed: int | None, root: Path, say: Call
             _overlay(source, staging / sub)
     params = {**task.spec.scale(scale).params, "scale": scale}
     if task.prepare_script is not None:
-        say(f"preparing assets of {task.name} ({scale}); this runs once and is cached")
         out = staging / ".prepared"
-        _call(task.prepare_script, "prepare", [str(out), params], task)
+        with progress_bar(f"preparing assets of {task.name} ({scale}); this runs once and is cached", say=say):
+            _call(task.prepare_script, "prepare", [str(out), params], task)
         _lay_over(out, staging)
     if task.spec.family is not None:
         if seed is None:

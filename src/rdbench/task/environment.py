@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from rdbench.paths import cache_dir
+from rdbench.progress import progress_bar
 from rdbench.task.spec import EnvironmentSpec
 
 MARKER = ".rdbench-complete"
@@ -71,14 +72,17 @@ def ensure_environment(
                 "(Debian: apt-get install python3 python3-venv) or set environment.python"
             )
         shutil.rmtree(root, ignore_errors=True)
-        say(f"building task environment {root.name} ({', '.join(spec.requirements) or 'stdlib'})")
-        venv_args = [spec.python, "-m", "venv", str(root)]
-        if not spec.requirements:
-            venv_args.insert(3, "--without-pip")
-        _run(venv_args)
-        if spec.requirements:
-            _run([str(root / "bin" / "python"), "-m", "pip", "install", "-q", "--no-input",
-                  "--disable-pip-version-check", *spec.requirements])
+        described = f"building task environment {root.name} ({', '.join(spec.requirements) or 'stdlib'})"
+        with progress_bar(described, say=say) as advance:
+            venv_args = [spec.python, "-m", "venv", str(root)]
+            if not spec.requirements:
+                venv_args.insert(3, "--without-pip")
+            advance(0, "creating the venv")
+            _run(venv_args)
+            if spec.requirements:
+                advance(0, "pip install (once; cached for every later run)")
+                _run([str(root / "bin" / "python"), "-m", "pip", "install", "-q", "--no-input",
+                      "--disable-pip-version-check", *spec.requirements])
         (root / MARKER).write_text(json.dumps(spec.model_dump()))
     return root
 

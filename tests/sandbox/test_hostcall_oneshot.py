@@ -58,6 +58,25 @@ async def test_oneshot_overlay_keeps_lower_dir_untouched(tmp_path: Path) -> None
     assert not (lower / "b.txt").exists()
 
 
+async def test_oneshot_overlay_folders_can_be_removed(tmp_path: Path) -> None:
+    """A folder of the lower layer can be removed and replaced in the overlay (the scorer toolkit's
+    rs.remove/put_file do it between runs of the agent's code); the lower folder stays whole. Without
+    overlayfs' userxattr option in a user namespace, rmdir failed with EIO."""
+    lower = tmp_path / "lower"
+    (lower / "sub" / "deeper").mkdir(parents=True)
+    (lower / "sub" / "deeper" / "b.txt").write_text("b\n")
+    (lower / "sub" / "a.txt").write_text("a\n")
+    for disk_mb in (None, 64):
+        result = await run_oneshot(OneShotSpec(
+            argv=["python3", "-c", "import os, shutil; shutil.rmtree('/ws/sub'); print(os.listdir('/ws')); "
+                                   "os.makedirs('/ws/sub'); print(os.listdir('/ws/sub'))"],
+            overlays=[Overlay(lower=lower, target="/ws")], timeout=30, disk_mb=disk_mb,
+        ))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["[]", "[]"]  # removed, then an empty folder of the same name
+        assert (lower / "sub" / "deeper" / "b.txt").read_text() == "b\n"
+
+
 async def test_oneshot_timeout_and_oom_are_results(tmp_path: Path) -> None:
     slow = await run_oneshot(OneShotSpec(argv=["sleep", "30"], timeout=1))
     assert slow.timed_out and slow.duration_s < 10

@@ -88,10 +88,16 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
             (base / sub).mkdir(parents=True)
         # bind first, so unusual characters in the source path never reach the overlay options
         setup.append(f"mount --bind {shlex.quote(str(overlay.lower))} {base / 'lower'}")
-        setup.append(
-            f"mount -t overlay overlay -o lowerdir={base / 'lower'},upperdir={base / 'upper'},"
-            f"workdir={base / 'work'} {base / 'merged'}"
-        )
+        options = f"lowerdir={base / 'lower'},upperdir={base / 'upper'},workdir={base / 'work'}"
+        mount = f"mount -t overlay overlay -o {options}"
+        if not (spec.root and os.geteuid() == 0):
+            # in a user namespace overlayfs cannot set its trusted.* attributes: without userxattr
+            # (Linux 5.11+) removing a folder of the lower layer fails with EIO; older kernels lack
+            # the option and mount without it
+            mount = f"{{ {mount},userxattr {base / 'merged'} 2>/dev/null || {mount} {base / 'merged'}; }}"
+        else:
+            mount = f"{mount} {base / 'merged'}"
+        setup.append(mount)
         args += ["--bind", str(base / "merged"), overlay.target]
     args += ["--clearenv"]
     for key, value in base_environment(layout).items():

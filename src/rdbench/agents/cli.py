@@ -10,14 +10,15 @@ How it works:
   Anthropic and Google APIs and forwards every request through a sandbox service to the eval's
   model on the host, so each call is an Inspect ``ModelEvent``, counted in the sample's usage and
   cost. No API key enters the sandbox.
-- The command runs under a small stdlib launcher (``LAUNCHER``) that makes itself a child
-  subreaper, so everything the agent starts, even double-forked or ``setsid`` daemons, stays in
-  its process tree. At the time budget, on ``submit``, or at the cost limit, the harness kills
+- The command runs under a small stdlib launcher (``LAUNCHER``, in :mod:`rdbench.agents.cli_sandbox`)
+  that makes itself a child subreaper, so everything the agent starts, even double-forked or
+  ``setsid`` daemons, stays in its process tree. At the time budget, on ``submit``, or at the cost limit, the harness kills
   that whole tree (``KILL_TREE``) from a separate process, and the bridge serves no further model
   call; when the command exits on its own, the launcher kills what it left behind.
 - Whatever ends the run (the agent's exit, the budget, ``submit``, the cost limit, one of
   Inspect's limits, a cancellation or an error), the record (store key ``rdbench:cli``), the end
-  of the agent's output and a summary message are written in a cleanup step that always runs.
+  of the agent's output and a summary message are written in a cleanup step that always runs
+  (:mod:`rdbench.agents.cli_record`).
 - The agent sees the task's instructions in ``$RDBENCH_PROMPT_FILE`` and has the sandbox commands
   ``score``, ``score-log``, ``status`` and ``submit`` on PATH, like a person in ``rdbench human``.
 
@@ -53,10 +54,13 @@ from inspect_ai.model import (
     get_model_info,
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
-from inspect_ai.util import LimitExceededError, SandboxEnvironment, sample_limits, sandbox
+from inspect_ai.util import SandboxEnvironment, sandbox
 
 from rdbench._extras import MissingExtraError
 from rdbench.agents.cli_presets import EXTRA, PRESETS, Preset
+from rdbench.agents.cli_record import Outcome, explain_end
+from rdbench.agents.cli_record import describe_cli_run as describe_cli_run
+from rdbench.agents.cli_sandbox import CLI_VERSION, KILLER, LAUNCHER, WAIT_FOR_PORT
 from rdbench.agents.cost import over_cost_limit, record_cost
 from rdbench.errors import UserError
 from rdbench.harness.context import RunContext, current_run
@@ -75,98 +79,6 @@ BRIDGE_API_KEY = "rdbench-bridge"
 """Placeholder key: clients insist on one; the proxy ignores it and no real key enters the sandbox."""
 FINISH_TIMEOUT_S = 30
 """Longest the cleanup step waits on the sandbox (reading the output tail, killing leftovers)."""
-LIMIT_KINDS = ("working", "time", "token", "message", "turn", "cost")
-"""Inspect's sample limits, in the order a cancelled run is attributed to them."""
-
-# Kills every live descendant of ROOT (the launcher), then ROOT unless KEEP_ROOT. Shared by the
-# launcher (after the command exits) and the harness's killer (at the budget). Killed processes
-# are re-parented to the launcher (a subreaper), so repeating until none is left catches children
-# forked meanwhile. Zombies are skipped: they are dead, their parent reaps them.
-KILL_TREE = r'''
-import os, signal, time
-
-def _children():
-    kids = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[0] != "Z":
-            kids.setdefault(int(fields[1]), []).append(int(entry))
-    return kids
-
-def _descendants(root):
-    kids, found, todo = _children(), [], [root]
-    while todo:
-        for child in kids.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-def kill_tree(root, keep_root=False):
-    killed = set()
-    for _ in range(200):
-        alive = _descendants(root)
-        if not alive:
-            break
-        for pid in alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed.add(pid)
-            except OSError:
-                pass
-        time.sleep(0.02)
-    left = len(_descendants(root))
-    if not keep_root:
-        try:
-            os.kill(root, signal.SIGKILL)
-        except OSError:
-            pass
-    return len(killed), left
-'''
-
-LAUNCHER = KILL_TREE + r'''
-import ctypes, json, subprocess, sys
-
-directory, command = sys.argv[1], sys.argv[2]
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in this tree
-with open(os.path.join(directory, "launcher.pid"), "w") as handle:
-    handle.write(str(os.getpid()))
-extra = os.environ.pop("RDBENCH_CLI_EXTRA_PATH", "")
-if extra:
-    os.environ["PATH"] = extra + ":" + os.environ.get("PATH", "")
-with open(os.path.join(directory, "agent.log"), "ab") as log:
-    proc = subprocess.Popen(["/bin/bash", "-c", command], stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT)
-    code = proc.wait()
-killed, left = kill_tree(os.getpid(), keep_root=True)  # the agent is done: so is what it started
-with open(os.path.join(directory, "exit.json"), "w") as handle:
-    json.dump({"exit_code": code, "leftovers_killed": killed, "left": left}, handle)
-sys.exit(code if code >= 0 else 128 - code)
-'''
-
-KILLER = KILL_TREE + r'''
-import json, sys
-killed, left = kill_tree(int(sys.argv[1]))
-print(json.dumps({"killed": killed, "left": left}))
-'''
-
-WAIT_FOR_PORT = r'''
-import socket, sys, time
-deadline = time.monotonic() + float(sys.argv[2])
-while True:
-    try:
-        socket.create_connection(("localhost", int(sys.argv[1])), timeout=1).close()
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            sys.exit("the model proxy did not open port %s" % sys.argv[1])
-        time.sleep(0.05)
-'''
 
 PROMPT_NOTE = """
 
@@ -221,80 +133,6 @@ def _is_bwrap(sbx: object) -> bool:
         return False
     return True
 
-
-
-# Finds the CLI on PATH and the version of the npm package it belongs to (run in the sandbox).
-CLI_VERSION = r'''
-import json, os, shutil, sys
-binary, package, extra = sys.argv[1], sys.argv[2], sys.argv[3]
-found = shutil.which(binary, path=extra + ":" + os.environ.get("PATH", ""))
-version = None
-if found:
-    folder = os.path.dirname(os.path.realpath(found))
-    while folder != "/" and version is None:
-        try:
-            with open(os.path.join(folder, "package.json")) as handle:
-                data = json.load(handle)
-            if data.get("name") == package:
-                version = data.get("version")
-        except (OSError, ValueError, AttributeError):
-            pass
-        folder = os.path.dirname(folder)
-print(json.dumps({"path": found, "version": version}))
-'''
-
-
-@dataclass
-class Outcome:
-    """How the external agent's run ended, and what it ran with (the ``rdbench:cli`` record)."""
-
-    reason: str = "cancelled"
-    exit_code: int | None = None
-    started_at: float | None = None
-    elapsed_s: float = 0.0
-    killed: int = 0
-    left: int = 0
-    log_tail: str = ""
-    launch_error: str | None = None
-    error: str | None = None
-    inspect_limit: dict[str, Any] | None = None
-    refused_calls: int = 0
-    preset: str | None = None
-    cli_path: str | None = None
-    cli_version: str | None = None
-    tested_version: str | None = None
-    model: str | None = None
-    context_window: int | None = None
-
-    def record(self, command: str) -> dict[str, Any]:
-        """The record kept in the sample store."""
-        return {"command": command, "reason": self.reason, "exit_code": self.exit_code,
-                "started_at": self.started_at, "elapsed_s": round(self.elapsed_s, 2),
-                "killed_processes": self.killed, "processes_left": self.left, "log_tail": self.log_tail,
-                "launch_error": self.launch_error, "error": self.error,
-                "inspect_limit": self.inspect_limit, "refused_model_calls": self.refused_calls,
-                "preset": self.preset, "cli_path": self.cli_path, "cli_version": self.cli_version,
-                "tested_version": self.tested_version, "model": self.model,
-                "context_window": self.context_window}
-
-
-def describe_cli_run(record: dict[str, Any]) -> str:
-    """One line on how an external agent's run ended, from its ``rdbench:cli`` record."""
-    program = (str(record.get("command") or "").split() or ["?"])[0]
-    who = f"{program} {record['cli_version']}" if record.get("cli_version") else program
-    how = str(record.get("reason"))
-    if how == "exited":
-        how = f"exited with status {record.get('exit_code')}"
-    limit = record.get("inspect_limit")
-    if isinstance(limit, dict):
-        value = limit.get("limit")
-        shown = f"{value:.4g}" if isinstance(value, float) else value
-        how += f" (Inspect's {limit.get('type')} limit, {shown})"
-    if record.get("error"):
-        how += f": {record['error']}"
-    refused = record.get("refused_model_calls") or 0
-    return (f"external agent {who}: {how} after {record.get('elapsed_s')} s"
-            + (f"; {refused} model calls refused after the end" if refused else ""))
 
 
 @dataclass
@@ -593,37 +431,6 @@ async def _read_exit(sbx: SandboxEnvironment, outcome: Outcome) -> None:
         outcome.killed, outcome.left = int(report["leftovers_killed"]), int(report["left"])
     except (FileNotFoundError, ValueError, KeyError):
         pass
-
-
-def exceeded_limit() -> dict[str, Any] | None:
-    """The Inspect sample limit that is used up (type, limit, usage), or None."""
-    try:
-        limits = sample_limits()
-    except RuntimeError:  # outside a sample
-        return None
-    for kind in LIMIT_KINDS:
-        limit = getattr(limits, kind)
-        remaining = limit.remaining
-        if limit.limit is not None and remaining is not None and remaining <= 0:
-            return {"type": kind, "limit": limit.limit, "usage": round(float(limit.usage), 2)}
-    return None
-
-
-def explain_end(outcome: Outcome, error: BaseException) -> None:
-    """Set how the run ended from what interrupted it: one of Inspect's limits (the working-time
-    limit is the run's budget), a cancellation, or an error."""
-    limit = exceeded_limit()
-    if limit is None and isinstance(error, LimitExceededError):
-        limit = {"type": error.type, "limit": error.limit, "usage": error.value}
-    if limit is not None:
-        outcome.inspect_limit = limit
-        # the working-time limit is the run's budget; Inspect's cost limit is `--cost-limit`
-        outcome.reason = {"working": "budget", "cost": "cost_limit"}.get(str(limit["type"]), "limit")
-    elif isinstance(error, anyio.get_cancelled_exc_class()):
-        outcome.reason = "cancelled"
-    else:
-        outcome.reason = "error"
-        outcome.error = f"{type(error).__name__}: {error}"
 
 
 async def finish(

@@ -396,7 +396,7 @@ def print_results(logs: Sequence[object]) -> int:
     from inspect_ai.log import EvalLog
 
     from rdbench.agents.cli import STORE_KEY as CLI_STORE_KEY
-    from rdbench.agents.cli import describe_cli_run
+    from rdbench.agents.cli_record import describe_cli_run
 
     code = 0
     shown = ""

@@ -13,16 +13,14 @@ from typing import Any
 
 import pytest
 import torch
-from inspect_ai import eval as inspect_eval
-from inspect_ai.model import ModelOutput, get_model
 
-from rdbench.harness.task import make_task
 from rdbench.paths import package_root
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib import checkpoint, gpt
-from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
+from tests.harness.test_e2e import bash, call
 from tests.tasks.scoring import as_dict, score_materialized
+from tests.tasks.scripted import run_script
 
 TASK = package_root() / "tasks" / "babylm_pairs"
 HIDDEN = ("pairs.py", "corpus.py", "score.py", "prepare_stats.json")
@@ -150,13 +148,9 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
         call("score"),
         bash("mv model.pt big.pt && ln -s big.pt model.pt"),
         call("score"),
-        ModelOutput.from_content(MODEL, "done"),
     ]
-    model = get_model(MODEL, custom_outputs=script)
-    [log] = inspect_eval(make_task("babylm_pairs", budget="15m"), model=model, log_dir=str(tmp_path), display="none")
-    assert log.status == "success", log.error
-    sample = log.samples[0]  # type: ignore[index]
-    outputs = tool_outputs(sample)
+    run = run_script("babylm_pairs", script, tmp_path, budget="15m")
+    outputs = run.outputs
     listing = outputs[0].split("END")[0]
     assert "train.txt" in listing and "example_pairs.jsonl" in listing
     for hidden in HIDDEN:
@@ -165,6 +159,5 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     assert "macro accuracy" in outputs[2] and "attractor" in outputs[2]
     assert "over the cap" in outputs[4]
     assert "links are refused" in outputs[6]
-    record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
-    values = [e["value"] for e in record["score_log"] if e["source"] == "agent"]
-    assert len(values) == 3 and values[1:] == [None, None] and 0.5 < values[0] < 0.75, record["score_log"]
+    values = run.agent_values
+    assert len(values) == 3 and values[1:] == [None, None] and 0.5 < values[0] < 0.75, run.score_log

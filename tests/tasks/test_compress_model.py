@@ -14,16 +14,14 @@ from typing import Any
 import pytest
 import rdbench_scorer as rs
 import torch
-from inspect_ai import eval as inspect_eval
-from inspect_ai.model import ModelOutput, get_model
 
-from rdbench.harness.task import make_task
 from rdbench.paths import package_root
 from rdbench.task.assets import Materialized, materialize
 from rdbench.task.loader import load_task
-from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
+from tests.harness.test_e2e import bash, call
 from tests.tasks.modules import load_module
 from tests.tasks.scoring import as_dict, score_materialized
+from tests.tasks.scripted import run_script
 
 TASK = package_root() / "tasks" / "compress_model"
 OFFSET = 2.2
@@ -199,20 +197,14 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
         call("score"),
         bash("rm model.pt && ln -s start.pt model.pt"),
         call("score"),
-        ModelOutput.from_content(MODEL, "done"),
     ]
-    model = get_model(MODEL, custom_outputs=script)
-    [log] = inspect_eval(make_task("compress_model", budget="15m"), model=model, log_dir=str(tmp_path),
-                         display="none")
-    assert log.status == "success", log.error
-    sample = log.samples[0]  # type: ignore[index]
-    outputs = tool_outputs(sample)
+    run = run_script("compress_model", script, tmp_path, budget="15m")
+    outputs = run.outputs
     listing = outputs[0].split("END")[0]
     assert "base.pt" in listing and "test_ids.npy" not in listing and "base_config.json" not in listing, outputs[0]
     assert "valid" in outputs[1] and "calibration loss" in outputs[1]
     assert "hidden-test loss" in outputs[2]
     assert "over the budget" in outputs[4]
     assert "links are refused" in outputs[6]
-    record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
-    values = [e["value"] for e in record["score_log"] if e["source"] == "agent"]
-    assert len(values) == 3 and values[1:] == [None, None] and 3.0 < values[0] < 4.5, record["score_log"]
+    values = run.agent_values
+    assert len(values) == 3 and values[1:] == [None, None] and 3.0 < values[0] < 4.5, run.score_log

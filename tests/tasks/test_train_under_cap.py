@@ -16,10 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from inspect_ai import eval as inspect_eval
-from inspect_ai.model import ModelOutput, get_model
 
-from rdbench.harness.task import make_task
 from rdbench.paths import package_root
 from rdbench.sandbox.limits import cgroup_mode
 from rdbench.scoring.runner import score_workspace
@@ -27,8 +24,9 @@ from rdbench.task.assets import Materialized, materialize
 from rdbench.task.environment import ensure_environment
 from rdbench.task.loader import load_task
 from rdbench.tasklib.gpt import GPT, GPTConfig
-from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
+from tests.harness.test_e2e import bash, call
 from tests.tasks.scoring import as_dict, score_materialized
+from tests.tasks.scripted import run_script
 
 TASK = package_root() / "tasks" / "train_under_cap"
 
@@ -202,18 +200,12 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
         call("score"),
         bash("cp start.py train.py"),
         call("score"),
-        ModelOutput.from_content(MODEL, "done"),
     ]
-    model = get_model(MODEL, custom_outputs=script)
-    [log] = inspect_eval(make_task("train_under_cap", budget="15m"), model=model, log_dir=str(tmp_path),
-                         display="none")
-    assert log.status == "success", log.error
-    sample = log.samples[0]  # type: ignore[index]
-    outputs = tool_outputs(sample)
+    run = run_script("train_under_cap", script, tmp_path, budget="15m")
+    outputs = run.outputs
     listing = outputs[0].split("END")[0]
     assert "train.py" in listing and "test_ids.npy" not in listing and "world10" not in listing, outputs[0]
     assert "over the memory cap" in outputs[2]
     assert "hidden-test loss" in outputs[4] and "peak memory" in outputs[4]
-    record = sample.scores["rdbench"].metadata["rdbench"]  # type: ignore[index]
-    values = [e["value"] for e in record["score_log"] if e["source"] == "agent"]
-    assert values[0] is None and values[1] is not None and 2.4 < values[1] < 3.2, record["score_log"]
+    values = run.agent_values
+    assert values[0] is None and values[1] is not None and 2.4 < values[1] < 3.2, run.score_log

@@ -14,9 +14,11 @@ RDBENCH = [sys.executable, "-m", "rdbench.cli.main"]
 
 
 def _in_terminal(args: list[str], env: dict[str, str]) -> str:
-    """The command's output as a terminal shows it (a real pty, 120 columns)."""
-    child = pexpect.spawn(RDBENCH[0], [*RDBENCH[1:], *args], env={**os.environ, "TERM": "xterm", **env},
-                          dimensions=(40, 120), encoding="utf-8", timeout=600)
+    """The command's output as a terminal shows it (a real pty, 160 columns)."""
+    # COLUMNS as a shell in that terminal has it (pytest's own workers may carry another)
+    terminal = {"TERM": "xterm", "COLUMNS": "160", "LINES": "40"}
+    child = pexpect.spawn(RDBENCH[0], [*RDBENCH[1:], *args], env={**os.environ, **terminal, **env},
+                          dimensions=(40, 160), encoding="utf-8", timeout=600)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0, child.before

@@ -92,8 +92,12 @@ def _start(description: str, total: int | None) -> tuple[Any, Any] | None:
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.table import Column
 
-    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    console = Console(stderr=True)
+    # a long description (a path) is cut, never the counts and the clock after it
+    cut = Column(no_wrap=True, overflow="ellipsis", max_width=max(20, console.width // 2))
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}", table_column=cut)]
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     columns += [TimeElapsedColumn(), TextColumn("{task.fields[note]}", style="dim")]
@@ -101,7 +105,7 @@ def _start(description: str, total: int | None) -> tuple[Any, Any] | None:
 
     if getattr(rich.get_console(), "_live_stack", None):  # another live display owns the terminal
         return None
-    progress = Progress(*columns, console=Console(stderr=True), transient=False)
+    progress = Progress(*columns, console=console, transient=False)
     try:
         progress.start()
     except LiveError:

@@ -90,7 +90,8 @@ def write_report(
     counted = [r for r in runs if not r.uncalibrated]
     left_out = [r for r in runs if r.uncalibrated]
     # the steps: score@k, five plots, the pages
-    with progress_bar(f"writing the report of {len(counted)} runs into {out}", 7, say=progress) as bar:
+    # the folder is named when the report is done; a long path would squeeze the bar off the line
+    with progress_bar(f"writing the report of {len(counted)} runs", 7, say=progress) as bar:
         bar(0, "score@k with bootstrap intervals")
         if not bars_wanted():
             progress("computing score@k with bootstrap intervals")

@@ -40,7 +40,7 @@ import lm  # noqa: E402
 STEPS, BATCH, LR, WARMUP = 600, 32, 3e-3, 30
 TEXT_SHARE, SELF_SHARE = 0.125, 0.25  # shares of each batch: plain text, the base's own samples
 N_SELF = 1000
-SAFETY = 0.7  # share of the time cap (TIME_CAP_S) after which it stops and saves what it has
+SAFETY = 0.8  # share of the time cap (TIME_CAP_S) after which it stops and saves what it has
 DROP_BELOW = 1.5  # nats per answer id below the skill's median
 KEYWORDS = ("who", "agree", "reverse", "copy", "first", "plural", "fill", "fact", "finish")
 

@@ -153,7 +153,7 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     info = json.loads((world / "world.json").read_text())
     cfg_world = corpus.GrammarConfig(prefs=float(info["prefs"]), prefs_seed=int(info["prefs_seed"]))
     vocab = lm.Vocab(protected / "vocab.json")
-    n_eval, floor = int(params.get("n_eval", 300)), float(params.get("floor", 0.01))
+    n_eval, floor = int(params.get("n_eval", 300)), float(params.get("floor", 0.1))
     acc, base_acc = {}, {}
     for k, skill in enumerate(SUITE):
         prompts = skills.examples(skill, n_eval, 10_000_000 + (seed % 1_000_000_007) * 11 + k, cfg_world)

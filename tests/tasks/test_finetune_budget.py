@@ -15,7 +15,9 @@ import torch
 from rdbench.paths import package_root
 from rdbench.task.assets import Materialized
 from rdbench.task.loader import load_task
+from tests.harness.test_e2e import bash, call
 from tests.tasks.scoring import as_dict, prepared, sandbox_score
+from tests.tasks.scripted import run_script
 
 TASK = package_root() / "tasks" / "finetune_budget"
 POOL_SKILLS = ["who", "agree", "reverse", "copy"]
@@ -169,24 +171,14 @@ def test_reference_beats_start_and_keeps_held_out_skills(mat: Materialized, tmp_
 def test_mock_agent_end_to_end(tmp_path: Path) -> None:
     """A scripted agent in the real sandbox: it looks at the pool, writes a finetune.sh that returns the base
     unchanged, and scores it (the base's own score comes back)."""
-    from inspect_ai import eval as inspect_eval
-    from inspect_ai.model import ModelOutput, get_model
-
-    from rdbench.harness.task import make_task
-    from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
-
     script = [
         bash("wc -l world/pool/*.jsonl | tail -1; ls /opt/rdbench/protected 2>&1 | head -1; "
              "printf '#!/bin/bash\\ncp \"$1\" \"$3\"\\n' > finetune.sh; cat finetune.sh"),
         call("score"),
-        ModelOutput.from_content(MODEL, "done"),
     ]
-    [log] = inspect_eval(make_task(load_task(TASK), budget="10m"), model=get_model(MODEL, custom_outputs=script),
-                         log_dir=str(tmp_path), display="none")
-    assert log.status == "success", log.error
-    sample = log.samples[0]  # type: ignore[index]
-    looked = tool_outputs(sample)[0]
+    run = run_script("finetune_budget", script, tmp_path, budget="10m")
+    looked = run.outputs[0]
     assert "total" in looked and "No such file" in looked and 'cp "$1" "$3"' in looked, looked
-    entry = sample.scores["rdbench"].metadata["rdbench"]["score_log"][0]  # type: ignore[index]
+    entry = next(e for e in run.score_log if e["source"] == "agent")
     assert entry["kind"] == "scored" and "geometric mean of exact-match accuracies" in entry["message"], entry
     assert entry["value"] == pytest.approx(entry["details"]["base_score"], abs=1e-3), entry

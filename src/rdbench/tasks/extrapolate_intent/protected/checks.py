@@ -209,7 +209,7 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         off_ok = _same_log(log, olog, base_names)
         candidates = [k for k in (log[0] if log else {}) if re.search(r"(^|[/_])(lr|learning_rate)$", k)]
         explicit = bool(log) and any(all(isinstance(r.get(k), (int, float)) for r in log) for k in candidates)
-        implied["log_naming"] = names["train_lr"] in candidates
+        implied["log_naming"] = candidates == [names["train_lr"]]  # one key, the project's way (no hedging)
         lr0, decay = float(params["lr"]), float(params["lr_decay"])
         rate = (lambda e: lr0 * decay ** e) if intent["lr_value"] == "scheduled" else (lambda e: lr0)
         implied["lr_value"] = explicit and any(
@@ -247,7 +247,7 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
                    for m, t in truth.items() if math.isclose(float(v), float(t), rel_tol=1e-6, abs_tol=1e-9)}
         explicit = bool(matches)
         prefix = names["test_acc"][:5]  # test/ or test_
-        implied["judged_metric"] = explicit and intent["judged_metric"][4:] in matches.values()
+        implied["judged_metric"] = explicit and set(matches.values()) == {intent["judged_metric"][4:]}
         implied["log_naming"] = explicit and all(k.startswith(prefix) for k in matches)
         per_epoch = bool(log) and all(any("test" in k.lower() for k in r) for r in log)
         none_per_epoch = not any("test" in k.lower() for r in log for k in r)

@@ -16,6 +16,7 @@ from the files alone; :func:`twin` removes one clue, after which more than one o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -397,9 +398,9 @@ def run_local(files: dict[str, str], runs: list[tuple[str, dict[str, Any]]], tim
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HOME": tmp}
         (root / "cfgs").mkdir()
         for index, (name, config) in enumerate(runs):
-            path = root / "cfgs" / f"{index}-{name}.json"
-            path.write_text(json.dumps(config))
-            subprocess.run([sys.executable, "train.py", "--config", str(path)], cwd=root, env=env,
+            cfg = root / "cfgs" / f"{index}-{name}.json"
+            cfg.write_text(json.dumps(config))
+            subprocess.run([sys.executable, "train.py", "--config", str(cfg)], cwd=root, env=env,
                            capture_output=True, timeout=timeout, check=False)
         return {name: read_outputs(root / config["out_dir"]) for name, config in runs}
 
@@ -409,14 +410,10 @@ def read_outputs(folder: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"log": None, "results": None, "files": []}
     if not folder.is_dir():
         return out
-    try:
+    with contextlib.suppress(OSError, ValueError):
         out["log"] = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
-    except (OSError, ValueError):
-        pass
-    try:
+    with contextlib.suppress(OSError, ValueError):
         out["results"] = json.loads((folder / "results.json").read_text())
-    except (OSError, ValueError):
-        pass
     out["files"] = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     return out
 

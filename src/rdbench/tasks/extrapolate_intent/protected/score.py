@@ -27,7 +27,7 @@ import rdbench_scorer as rs
 
 SKIPPED = ("runs", "out", "cfgs", "__pycache__", ".pytest_cache")
 MAX_FILES, MAX_BYTES = 500, 20 << 20
-RUN_TIMEOUT, BATCH_TIMEOUT = 20, 100
+RUN_TIMEOUT, BATCH_TIMEOUT, TESTS_TIMEOUT = 15, 60, 30  # at most ~95 s with the oracle: under 120
 
 
 def _checks(protected: Path) -> Any:
@@ -81,8 +81,9 @@ def _outputs(folder: Path, out_dir: str) -> dict[str, Any]:
     """A run's log records, results and files (what the agent's code wrote: read as untrusted)."""
     out: dict[str, Any] = {"log": None, "results": None, "files": []}
     root = folder / out_dir
-    if not root.is_dir() or root.is_symlink():
-        return out
+    parts = Path(out_dir).parts
+    if any((folder / Path(*parts[:i])).is_symlink() for i in range(1, len(parts) + 1)) or not root.is_dir():
+        return out  # a run folder that is (or lies under) a link is no run's output
     try:
         text = rs.read_text("log.jsonl", root, max_bytes=1 << 20)
         records = [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -133,7 +134,7 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
         raise rs.ScorerError(f"the oracle project left no log or results on seed {seed}")
     runs = checks.plan(kind, want, base, seed, oracle["log"])
     outputs = _run_plan(project, runs, memory_mb)
-    finished = rs.run_untrusted([sys.executable, "tests/test_project.py"], cwd=tests, timeout=60,
+    finished = rs.run_untrusted([sys.executable, "tests/test_project.py"], cwd=tests, timeout=TESTS_TIMEOUT,
                                 memory_mb=memory_mb, env=_env())
     params_used = {"lr": base["lr"], "lr_decay": base["lr_decay"], "patience": checks.patience_for(oracle["log"], want)}
     result = checks.judge(kind, want, outputs, oracle, params_used)

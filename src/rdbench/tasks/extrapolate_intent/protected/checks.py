@@ -209,7 +209,10 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         off_ok = _same_log(log, olog, base_names)
         candidates = [k for k in (log[0] if log else {}) if re.search(r"(^|[/_])(lr|learning_rate)$", k)]
         explicit = bool(log) and any(all(isinstance(r.get(k), (int, float)) for r in log) for k in candidates)
-        implied["log_naming"] = candidates == [names["train_lr"]]  # one key, the project's way (no hedging)
+        # one key (no hedging), named the project's way: train/lr or opt/learning_rate; train_lr or
+        # learning_rate (a bare "lr" follows neither)
+        form = r"^\w+/(lr|learning_rate)$" if intent["log_naming"] == "slash" else r"^(\w+_lr|(\w+_)?learning_rate)$"
+        implied["log_naming"] = len(candidates) == 1 and re.match(form, candidates[0]) is not None
         lr0, decay = float(params["lr"]), float(params["lr_decay"])
         rate = (lambda e: lr0 * decay ** e) if intent["lr_value"] == "scheduled" else (lambda e: lr0)
         implied["lr_value"] = explicit and any(

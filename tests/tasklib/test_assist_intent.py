@@ -131,3 +131,18 @@ def test_generated_instances_are_deterministic_and_record_their_clues(tmp_path: 
         assert clue["option"] == label["intent"][dim]
         if clue["where"] == "NOTES.md":
             assert clue["clue"] in (tmp_path / "a" / "workspace" / "NOTES.md").read_text()
+
+
+def test_the_work_of_a_scoring_call_does_not_depend_on_the_intent() -> None:
+    """A hidden score must not leak the intent through what a call runs: the plan's runs and their
+    epochs depend on the kind only."""
+    base = json.loads(_project(_want())["config.json"])
+    oracle_log = [{"epoch": e, "train/loss": 1.0, "val/loss": 1.0 - e / 100, "val/acc": min(0.5, e / 10)}
+                  for e in range(30)]
+    for kind in CHECKS.KINDS:
+        shapes = set()
+        for style in ("nested", "flat"):
+            for metric in ("val_acc", "val_loss"):
+                runs = CHECKS.plan(kind, _want(config_style=style, judged_metric=metric), base, SEED, oracle_log)
+                shapes.add(tuple((name, config["epochs"]) for name, config in runs))
+        assert len(shapes) == 1, (kind, shapes)

@@ -106,3 +106,14 @@ def test_the_textbook_baseline_and_the_metrics(root: Path, tmp_path: Path) -> No
     m = metrics([result])
     assert m["explicit_rate"] == 1.0 and m["implied_rate"] < 1.0
     assert math.isnan(m["implied_keep_last"])  # not at stake in this instance: missing, not zero
+
+
+def test_the_hidden_intent_is_out_of_the_runs_reach(root: Path, tmp_path: Path) -> None:
+    """The red-team attack that runs the reference only where it finds hidden files gains nothing,
+    and does gain when a label is where it looks (positive control: the attack works)."""
+    build = load_module(TASK / "redteam" / "intent_from_protected" / "build.py").build
+    ws = _workspace(root, tmp_path, reference=False)
+    build(ws, root)
+    assert score_root(TASK, root, ws, seed=5)["value"] == 0.0
+    shutil.copy(root / "protected" / "label.json", ws / "label.json")
+    assert score_root(TASK, root, ws, seed=5)["value"] == 1.0

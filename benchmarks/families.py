@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import itertools
 import json
 import os
 import resource
@@ -407,16 +408,65 @@ def get_it_running(n: int, scored: int, root: Path) -> None:
             print(f"  {name:26s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
 
 
+def extrapolate_intent(n: int, scored: int, root: Path) -> None:
+    """Generates ``n`` extrapolate_intent instances; scores ``scored`` of them (three sandboxed batches
+    each) with the reference, the project untouched and the textbook implementation."""
+    start, cpu_start = time.perf_counter(), _children_cpu()
+    with Pool(2) as pool:
+        metas = pool.map(_gen, [("extrapolate_intent", s, str(root)) for s in range(n)], chunksize=4)
+    elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_start
+    kinds = collections.Counter(m["kind"] for m in metas)
+    options = collections.Counter(f"{d}={o}" for m in metas for d, o in m["at_stake"].items())
+    redrawn = collections.Counter(r.split(":")[0] for m in metas for r in m["rejected"])
+    print(f"extrapolate_intent: generated {n} instances in {elapsed:.1f} s on 2 processes "
+          f"({cpu:.0f} CPU-seconds of the runs' subprocesses)")
+    print(f"  kinds: {dict(sorted(kinds.items()))}")
+    print(f"  intended options at stake: {dict(sorted(options.items()))}")
+    print(f"  draws redrawn by validation: {dict(sorted(redrawn.items()))}")
+    metrics = _module(TASKS / "extrapolate_intent" / "metrics.py").metrics
+    score = _module(TASKS / "extrapolate_intent" / "protected" / "score.py").score
+    # spread the scored instances over the kinds
+    by_kind: dict[str, list[Path]] = collections.defaultdict(list)
+    for s, meta in enumerate(metas):
+        by_kind[meta["kind"]].append(root / str(s))
+    dirs = [d for group in itertools.zip_longest(*by_kind.values()) for d in group if d is not None][:scored]
+
+    def files_of(d: Path, sub: str) -> dict[str, str]:
+        return {str(p.relative_to(d / sub)): p.read_text() for p in (d / sub).rglob("*") if p.is_file()}
+
+    solvers: dict[str, Any] = {
+        "perfect (reference)": lambda d: {**files_of(d, "workspace"), **files_of(d, "reference")},
+        "trivial (project untouched)": lambda d: files_of(d, "workspace"),
+        "textbook implementation": lambda d: baselines.textbook_intent(
+            files_of(d, "workspace"), json.loads((d / "protected" / "label.json").read_text())["kind"]),
+    }
+    for name, solve in solvers.items():
+        t0 = time.perf_counter()
+        results = []
+        for s, d in enumerate(dirs):
+            with tempfile.TemporaryDirectory() as tmp:
+                ws = Path(tmp) / "ws"
+                for path, text in solve(d).items():
+                    (ws / path).parent.mkdir(parents=True, exist_ok=True)
+                    (ws / path).write_text(text)
+                # no memory cap: outside the harness no cgroup is delegated
+                results.append(score(ws, d / "protected", {"scale": "mini", "seed": s, "memory_mb": 0}))
+        if results:
+            m = {k: round(v, 3) for k, v in metrics(results).items()}
+            print(f"  {name:28s} over {len(results)} {m} ({(time.perf_counter() - t0) / len(results):.1f} s/score)")
+
+
 def main() -> None:
     """Entry point."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--repairs", type=int, default=10)
     parser.add_argument("--scored", type=int, default=24,
-                        help="implement_spec and get_it_running instances scored per solver")
+                        help="implement_spec, get_it_running and extrapolate_intent instances scored per solver")
     parser.add_argument("--families",
                         default="find_bug,watch_run,audit_data,implement_spec,report_progress,learn_preferences,"
-                        "get_it_running")
+                        "get_it_running,extrapolate_intent")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RDBENCH_ASSIST_CACHE"] = str(Path(tmp) / "cache")
@@ -435,6 +485,8 @@ def main() -> None:
             learn_preferences(args.instances, Path(tmp) / "learn_preferences")
         if "get_it_running" in chosen:
             get_it_running(args.instances, args.scored, Path(tmp) / "get_it_running")
+        if "extrapolate_intent" in chosen:
+            extrapolate_intent(args.instances, args.scored, Path(tmp) / "extrapolate_intent")
 
 
 if __name__ == "__main__":

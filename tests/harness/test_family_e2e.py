@@ -17,7 +17,7 @@ from tests.harness.test_e2e import MODEL, bash, call, tool_outputs
 
 
 @pytest.mark.parametrize("family", ["find_bug", "watch_run", "audit_data", "implement_spec", "report_progress",
-                                    "learn_preferences"])  # get_it_running: tests/tasks/test_get_it_running.py
+                                    "learn_preferences", "extrapolate_intent"])  # get_it_running: tests/tasks/test_get_it_running.py
 def test_family_perfect_answer_through_the_sandbox(family: str, tmp_path: Path) -> None:
     task = load_task(family)
     assert task.spec.family is not None

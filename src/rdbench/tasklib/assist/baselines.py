@@ -364,3 +364,19 @@ def retry_fixer(files: dict[str, str], attempts: int = 8) -> tuple[dict[str, str
         if not applied:
             break
     return files, report
+
+
+def textbook_intent(files: dict[str, str], kind: str) -> dict[str, str]:
+    """extrapolate_intent's plain-code baseline: the literal, textbook implementation of the request,
+    written without reading the project's notes or conventions (a flat config switch, early stopping
+    on validation loss, a bare ``lr`` key holding the configured rate, a ``checkpoint.npz`` in the
+    output folder with the weights only, every checkpoint kept, test accuracy in the results). The
+    code around the feature is the project's own (the edit changes nothing else)."""
+    from rdbench.tasklib.assist import intent
+
+    # the surrounding code's own style, so that the rest of train.py is left exactly as it was
+    style = {"log_naming": "slash" if '"val/acc"' in files["train.py"] else "underscore",
+             "config_style": "nested" if '"augment": {' in files["config.json"] else "flat"}
+    options = {**style, "judged_metric": "val_acc", "ckpt_dir": ".", "exact_resume": "weights_only",
+               "lr_value": "base", "test_once": "end_only", "keep_last": "keep_all", **intent.TEXTBOOK[kind]}
+    return {**files, "train.py": intent.implementation(kind, style, options)}

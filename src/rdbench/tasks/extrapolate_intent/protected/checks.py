@@ -1,0 +1,286 @@
+"""extrapolate_intent's hidden checks (stdlib only): shared by the scorer, the generator's validation
+and the tests, so that the instance the generator validated is judged by the same code.
+
+A check never runs code. It plans the runs of the project (configs, in order; the runner executes
+them: the scorer in a nested sandbox, the generator in a subprocess) and judges what the runs left:
+each run's ``log.jsonl`` records (written by the project's hash-protected logger), its
+``results.json`` and the files in its output folder. The oracle (the clean project, which also writes
+its test metrics) runs the same configs first on the same seed and is the yardstick: with the feature
+off, the agent's numbers must be the oracle's, and a feature that is not meant to change training
+must leave the logged numbers as they were.
+
+Kinds and what is at stake in them (the dimensions whose intended option the project's clues fix):
+
+| kind | explicit behaviour | implied (dimension: options) |
+|---|---|---|
+| early_stopping | the run stops at the epoch an early-stopping rule with the given patience says | config_style: nested, flat; judged_metric: val_acc, val_loss |
+| log_lr | every epoch's record carries the learning rate | log_naming: slash, underscore; lr_value: scheduled, base |
+| resume | a run interrupted and resumed ends with epochs 0..E-1 logged once, continuing from where it stopped | config_style; ckpt_dir: checkpoints, ckpt; exact_resume: exact, weights_only |
+| report_test | results.json carries a test metric of the final model | log_naming; judged_metric; test_once: end_only, every_epoch |
+| checkpoint_every | checkpoint files are written during the run | config_style; ckpt_dir; keep_last: keep_last, keep_all |
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from typing import Any
+
+KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every")
+DIMS: dict[str, tuple[str, ...]] = {
+    "config_style": ("nested", "flat"),
+    "judged_metric": ("val_acc", "val_loss"),
+    "log_naming": ("slash", "underscore"),
+    "ckpt_dir": ("checkpoints", "ckpt"),
+    "exact_resume": ("exact", "weights_only"),
+    "lr_value": ("scheduled", "base"),
+    "test_once": ("end_only", "every_epoch"),
+    "keep_last": ("keep_last", "keep_all"),
+}
+AT_STAKE: dict[str, tuple[str, ...]] = {
+    "early_stopping": ("config_style", "judged_metric"),
+    "log_lr": ("log_naming", "lr_value"),
+    "resume": ("config_style", "ckpt_dir", "exact_resume"),
+    "report_test": ("log_naming", "judged_metric", "test_once"),
+    "checkpoint_every": ("config_style", "ckpt_dir", "keep_last"),
+}
+PARAMS: dict[str, dict[str, int]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
+                                     "resume": {}, "log_lr": {}, "report_test": {}}
+SWITCHED = ("early_stopping", "resume", "checkpoint_every")  # kinds the config turns on and off
+EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7}
+INTERRUPT_AT = 4  # resume: the first run stops after this many epochs
+OWN_OUTPUTS = ("log.jsonl", "results.json")
+TOL = 1e-9
+
+
+def keys(naming: str) -> dict[str, str]:
+    """The project's metric keys under a naming convention."""
+    sep = "/" if naming == "slash" else "_"
+    return {name: name.replace("_", sep, 1) for name in ("train_loss", "val_loss", "val_acc", "train_lr",
+                                                          "test_acc", "test_loss")}
+
+
+def switch(kind: str, style: str, enabled: bool, params: dict[str, Any]) -> dict[str, Any]:
+    """The config entries that turn feature ``kind`` on or off in ``style``."""
+    if style == "nested":
+        return {kind: {"enabled": enabled, **params}}
+    return {kind: enabled, **{f"{kind}_{k}": v for k, v in params.items()}}
+
+
+def other(dim: str, option: str) -> str:
+    """The other option of a two-option dimension."""
+    return next(o for o in DIMS[dim] if o != option)
+
+
+def plan(kind: str, intent: dict[str, str], base: dict[str, Any], seed: int,
+         oracle_log: list[dict[str, Any]] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The agent's runs for one scoring (name, config), in the order they must run. The configs are
+    ``base`` (the project's config) with a fresh seed, their own output folder and the feature's
+    switch. The number of runs depends on the kind only, never on the intent (hidden scores must not
+    leak it through the work done)."""
+    rng = random.Random(seed)
+    common = {**base, "seed": rng.randrange(1, 10**6), "data_seed": rng.randrange(1, 10**6),
+              "epochs": EPOCHS[kind]}
+    for key in list(common):  # the project's own switches stay as they are; the feature's are set below
+        if key == kind or key.startswith(f"{kind}_"):
+            del common[key]
+    style = intent.get("config_style", "nested")
+    runs: list[tuple[str, dict[str, Any]]] = []
+
+    def add(name: str, **extra: Any) -> None:
+        runs.append((name, {**common, "out_dir": f"out/{name}", **extra}))
+
+    if kind in SWITCHED:
+        params = dict(PARAMS[kind])
+        if kind == "early_stopping" and oracle_log is not None:
+            params["patience"] = patience_for(oracle_log, intent)
+        if kind == "resume":  # off after an interrupted run: it must start from scratch
+            add("off", **switch(kind, style, True, params), epochs=INTERRUPT_AT)
+        add("off", **switch(kind, style, False, params))
+        if kind == "resume":
+            for name, st in (("on", style), ("alt", other("config_style", style))):
+                add(name, **switch(kind, st, True, params), epochs=INTERRUPT_AT)
+                add(name, **switch(kind, st, True, params))
+        else:
+            add("on", **switch(kind, style, True, params))
+            add("alt", **switch(kind, other("config_style", style), True, params))
+    else:
+        add("on")
+    return runs
+
+
+def oracle_runs(kind: str, base: dict[str, Any], seed: int) -> list[tuple[str, dict[str, Any]]]:
+    """The oracle's runs: the plan's seed and data with the feature's keys left out (the clean project
+    ignores them anyway)."""
+    config = next(c for _, c in plan(kind, {}, base, seed) if c["epochs"] == EPOCHS[kind])
+    return [("oracle", {**{k: v for k, v in config.items() if not (k == kind or k.startswith(f"{kind}_"))},
+                        "out_dir": "out/oracle"})]
+
+
+def stop_epoch(log: list[dict[str, Any]], key: str, higher: bool, patience: int) -> int | None:
+    """The epoch at which early stopping on ``key`` with ``patience`` ends the run (None: never)."""
+    best: float | None = None
+    best_epoch = 0
+    for record in log:
+        value = float(record[key])
+        if best is None or (value > best if higher else value < best):
+            best, best_epoch = value, int(record["epoch"])
+        elif int(record["epoch"]) - best_epoch >= patience:
+            return int(record["epoch"])
+    return None
+
+
+def _metric_key(names: dict[str, str], metric: str) -> tuple[str, bool]:
+    return (names["val_acc"], True) if metric == "val_acc" else (names["val_loss"], False)
+
+
+def patience_for(oracle_log: list[dict[str, Any]], intent: dict[str, str]) -> int:
+    """A patience under which the two metrics stop the run at different epochs (so the monitored
+    metric shows), the intended one before the end; the default patience when none does."""
+    names = keys(intent["log_naming"])
+    for patience in (3, 2, 4, 1, 5):
+        stops = {m: stop_epoch(oracle_log, *_metric_key(names, m), patience) for m in DIMS["judged_metric"]}
+        if stops["val_acc"] != stops["val_loss"] and stops[intent.get("judged_metric", "val_acc")] is not None:
+            return patience
+    return PARAMS["early_stopping"]["patience"]
+
+
+def _same(a: dict[str, Any], b: dict[str, Any], names: list[str]) -> bool:
+    try:
+        return all(math.isclose(float(a[n]), float(b[n]), rel_tol=TOL, abs_tol=TOL) for n in names)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _same_log(mine: list[dict[str, Any]] | None, theirs: list[dict[str, Any]], names: list[str]) -> bool:
+    return mine is not None and len(mine) == len(theirs) and \
+        all(_same(a, b, ["epoch", *names]) for a, b in zip(mine, theirs, strict=True))
+
+
+def _prefix_of(mine: list[dict[str, Any]] | None, theirs: list[dict[str, Any]], names: list[str]) -> bool:
+    return bool(mine) and mine is not None and len(mine) <= len(theirs) and \
+        all(_same(a, b, ["epoch", *names]) for a, b in zip(mine, theirs, strict=False))
+
+
+def _ckpts(out: dict[str, Any]) -> list[str]:
+    return [f for f in out.get("files", []) if f not in OWN_OUTPUTS]
+
+
+def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]], oracle: dict[str, Any],
+          params: dict[str, Any]) -> dict[str, Any]:
+    """The checks of one scoring. ``outputs`` maps run names to {log, results, files} (None where a run
+    left nothing readable), ``oracle`` is the oracle's; ``params`` the plan's feature parameters
+    (patience...). Returns {explicit: bool, implied: {dim: bool}, off_unchanged: bool, notes: [...]}"""
+    names = keys(intent["log_naming"])
+    base_names = [names["train_loss"], names["val_loss"], names["val_acc"]]
+    olog, ores = oracle["log"], oracle["results"]
+    final = {names["val_acc"]: ores[names["val_acc"]], names["val_loss"]: ores[names["val_loss"]]}
+    notes: list[str] = []
+    implied: dict[str, bool] = {}
+    explicit = False
+    off_ok = True
+    if kind in SWITCHED:
+        off = outputs.get("off", {})
+        off_log = off.get("log")
+        if kind == "resume" and off_log is not None:  # after an interrupted run: off means from scratch
+            off_log = off_log[INTERRUPT_AT:] if [r.get("epoch") for r in off_log[:INTERRUPT_AT]] == \
+                list(range(INTERRUPT_AT)) else None
+        off_ok = _same_log(off_log, olog, base_names) and _same(off.get("results") or {}, final, list(final))
+        if not off_ok:
+            notes.append("with the feature off, the run's numbers are not the project's")
+    if kind == "early_stopping":
+        patience = int(params["patience"])
+        stops = {m: stop_epoch(olog, *_metric_key(names, m), patience) for m in DIMS["judged_metric"]}
+
+        def stops_as(out: dict[str, Any], metric: str) -> bool:
+            log = out.get("log")
+            return _prefix_of(log, olog, base_names) and log is not None and \
+                stops[metric] is not None and int(log[-1]["epoch"]) == stops[metric]
+
+        works = {n: any(stops_as(outputs.get(n, {}), m) for m in DIMS["judged_metric"]) for n in ("on", "alt")}
+        explicit = any(works.values())
+        implied["config_style"] = works["on"] and off_ok
+        implied["judged_metric"] = any(stops_as(outputs.get(n, {}), intent["judged_metric"]) for n in ("on", "alt"))
+        notes.append(f"patience {patience}: stops {stops}")
+    elif kind == "log_lr":
+        out = outputs.get("on", {})
+        log = out.get("log") or []
+        off_ok = _same_log(log, olog, base_names)
+        candidates = [k for k in (log[0] if log else {}) if re.search(r"(^|[/_])(lr|learning_rate)$", k)]
+        explicit = bool(log) and any(all(isinstance(r.get(k), (int, float)) for r in log) for k in candidates)
+        # one key (no hedging), named the project's way: train/lr or opt/learning_rate; train_lr or
+        # learning_rate (a bare "lr" follows neither)
+        form = r"^\w+/(lr|learning_rate)$" if intent["log_naming"] == "slash" else r"^(\w+_lr|(\w+_)?learning_rate)$"
+        implied["log_naming"] = len(candidates) == 1 and re.match(form, candidates[0]) is not None
+        lr0, decay = float(params["lr"]), float(params["lr_decay"])
+        rate = (lambda e: lr0 * decay ** e) if intent["lr_value"] == "scheduled" else (lambda e: lr0)
+        implied["lr_value"] = explicit and any(
+            all(math.isclose(float(r[k]), rate(int(r["epoch"])), rel_tol=1e-6) for r in log)
+            for k in candidates if all(isinstance(r.get(k), (int, float)) for r in log))
+    elif kind == "resume":
+        def resumed(out: dict[str, Any]) -> bool:
+            log = out.get("log") or []
+            if [int(r.get("epoch", -1)) for r in log] != list(range(EPOCHS["resume"])):
+                return False
+            first = log[INTERRUPT_AT]  # the resumed run's first epoch starts from the trained weights
+            try:
+                return abs(float(first[names["train_loss"]]) - float(olog[INTERRUPT_AT][names["train_loss"]])) < \
+                    abs(float(first[names["train_loss"]]) - float(olog[0][names["train_loss"]]))
+            except (KeyError, TypeError, ValueError):
+                return False
+
+        works = {n: resumed(outputs.get(n, {})) for n in ("on", "alt")}
+        explicit = any(works.values())
+        implied["config_style"] = works["on"] and off_ok
+        done = [n for n in ("on", "alt") if works[n]]
+        implied["ckpt_dir"] = any(any(f.startswith(f"{intent['ckpt_dir']}/") for f in _ckpts(outputs[n]))
+                                  and not any(f.startswith(f"{other('ckpt_dir', intent['ckpt_dir'])}/")
+                                              for f in _ckpts(outputs[n])) for n in done)
+        exact = any(_same_log(outputs[n].get("log"), olog, base_names) and bool(outputs[n].get("results"))
+                    and _same(outputs[n]["results"], final, list(final))
+                    for n in done)
+        implied["exact_resume"] = exact if intent["exact_resume"] == "exact" else explicit
+    elif kind == "report_test":
+        out = outputs.get("on", {})
+        log, res = out.get("log") or [], out.get("results") or {}
+        off_ok = _same_log(log, olog, base_names) and _same(res, final, list(final))
+        truth = {"acc": ores["_oracle_test_acc"], "loss": ores["_oracle_test_loss"]}
+        matches = {k: m for k, v in res.items() if "test" in k.lower() and isinstance(v, (int, float))
+                   for m, t in truth.items() if math.isclose(float(v), float(t), rel_tol=1e-6, abs_tol=1e-9)}
+        explicit = bool(matches)
+        prefix = names["test_acc"][:5]  # test/ or test_
+        implied["judged_metric"] = explicit and set(matches.values()) == {intent["judged_metric"][4:]}
+        implied["log_naming"] = explicit and all(k.startswith(prefix) for k in matches)
+        per_epoch = bool(log) and all(any("test" in k.lower() for k in r) for r in log)
+        none_per_epoch = not any("test" in k.lower() for r in log for k in r)
+        implied["test_once"] = explicit and (none_per_epoch if intent["test_once"] == "end_only" else per_epoch)
+    elif kind == "checkpoint_every":
+        def saved(out: dict[str, Any]) -> bool:
+            return bool(_ckpts(out)) and _same_log(out.get("log"), olog, base_names)
+
+        works = {n: saved(outputs.get(n, {})) for n in ("on", "alt")}
+        explicit = any(works.values())
+        off_files = _ckpts(outputs.get("off", {}))
+        if off_files:
+            off_ok = False
+            notes.append(f"with the feature off, the run still wrote {off_files[:3]}")
+        implied["config_style"] = works["on"] and off_ok
+        done = [n for n in ("on", "alt") if works[n]]
+        implied["ckpt_dir"] = any(all(f.startswith(f"{intent['ckpt_dir']}/") for f in _ckpts(outputs[n]))
+                                  for n in done)
+        want_one = intent["keep_last"] == "keep_last"
+        implied["keep_last"] = any((len(_ckpts(outputs[n])) == 1) if want_one else (len(_ckpts(outputs[n])) >= 2)
+                                   for n in done)
+    return {"explicit": explicit, "implied": implied, "off_unchanged": off_ok, "notes": notes}
+
+
+def value(checks: dict[str, Any], tests_pass: bool) -> float:
+    """An instance's value: nothing unless the explicit behaviour works; then 0.4 plus 0.6 times the
+    share of implied checks passed, minus 0.2 for each regression (the project's tests fail; with the
+    feature off the numbers change)."""
+    if not checks["explicit"]:
+        return 0.0
+    implied = checks["implied"]
+    share = sum(implied.values()) / len(implied) if implied else 1.0
+    return max(0.0, 0.4 + 0.6 * share - 0.2 * (not tests_pass) - 0.2 * (not checks["off_unchanged"]))

@@ -1,0 +1,148 @@
+"""extrapolate_intent's projects and checks (rdbench.tasklib.assist.intent, protected/checks.py): every
+request kind's reference passes, each one-dimension alternative fails exactly where its clue decides,
+the textbook fails an implied check, clues read from the files alone and vanish in the twins, hedged
+implementations are not rewarded, and validation rejects instances that break the family's rule."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rdbench.tasklib.assist import baselines, intent
+from tests.tasks.modules import load_module
+
+TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "extrapolate_intent"
+GENERATE = load_module(TASK / "generate.py")
+CHECKS = GENERATE.load_checks()
+SEED = 11  # the scoring seed of these checks (the generator validates on 0)
+
+
+def _want(**over: str) -> dict[str, str]:
+    return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
+            "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
+            **over}
+
+
+def _project(want: dict[str, str], lr_decay: float = 0.9) -> dict[str, str]:
+    return intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, random.Random(0))
+
+
+def _judge(kind: str, want: dict[str, str], files: dict[str, str]) -> dict[str, Any]:
+    base = json.loads(files["config.json"])
+    oracle = GENERATE.oracle_of(CHECKS, kind, files, want, base, SEED)
+    result: dict[str, Any] = GENERATE.judge_local(CHECKS, kind, want, files, oracle, base, SEED)
+    return result
+
+
+# one project style per kind, so that both namings and both config styles are covered
+STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
+          "log_lr": _want(log_naming="underscore"),
+          "resume": _want(config_style="nested", ckpt_dir="ckpt"),
+          "report_test": _want(log_naming="underscore", judged_metric="val_loss", test_once="every_epoch"),
+          "checkpoint_every": _want(config_style="flat", keep_last="keep_all")}
+
+
+@pytest.mark.parametrize("kind", sorted(STYLES))
+def test_the_reference_passes_and_each_alternative_fails_where_its_clue_decides(kind: str) -> None:
+    want = STYLES[kind]
+    files = _project(want)
+    ref = _judge(kind, want, {**files, "train.py": intent.implementation(kind, want, want)})
+    assert ref["explicit"] and all(ref["implied"].values()) and ref["off_unchanged"], ref
+    assert set(ref["implied"]) == set(CHECKS.AT_STAKE[kind])
+    assert CHECKS.value(ref, True) == 1.0 and CHECKS.value(ref, False) == pytest.approx(0.8)
+    for dim in CHECKS.AT_STAKE[kind]:
+        alt = _judge(kind, want, {**files, "train.py": intent.implementation(
+            kind, want, {**want, dim: CHECKS.other(dim, want[dim])})})
+        assert alt["explicit"] and not alt["implied"][dim], (dim, alt)
+        assert 0.4 <= CHECKS.value(alt, True) < 1.0
+    textbook = baselines.textbook_intent(files, kind)
+    assert textbook["train.py"] == intent.implementation(kind, want, {**want, **intent.TEXTBOOK[kind]})
+    lit = _judge(kind, want, textbook)
+    assert lit["explicit"] and not all(lit["implied"].values()), lit
+    start = _judge(kind, want, files)  # the project as it came: the request is not done
+    assert not start["explicit"] and CHECKS.value(start, True) == 0.0
+
+
+def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> None:
+    for want in (_want(), _want(log_naming="underscore", config_style="flat", judged_metric="val_loss",
+                                ckpt_dir="ckpt", test_once="every_epoch", keep_last="keep_all")):
+        files = _project(want)
+        read = intent.clues(files)
+        assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
+        for dim in CHECKS.DIMS:
+            twin = intent.twin(files, dim)
+            assert intent.clues(twin)[dim] == set(CHECKS.DIMS[dim]), dim
+            # the twin loses that clue only
+            assert all(intent.clues(twin)[d] == {want[d]} for d in CHECKS.DIMS if d != dim), dim
+
+
+def test_hedged_implementations_are_not_rewarded() -> None:
+    want = _want(log_naming="slash", judged_metric="val_acc")
+    files = _project(want)
+    both_keys = intent.implementation("log_lr", want, want).replace(
+        '        record["train/lr"] = lr\n', '        record["train/lr"] = lr\n        record["train_lr"] = lr\n')
+    lr = _judge("log_lr", want, {**files, "train.py": both_keys})
+    assert lr["explicit"] and lr["implied"] == {"log_naming": False, "lr_value": True}, lr
+    every = intent.implementation("report_test", want, want).replace(
+        '    final["test/acc"] = evaluate(w, b, splits["test"])[1]\n',
+        '    final["test/loss"], final["test/acc"] = evaluate(w, b, splits["test"])\n')
+    test = _judge("report_test", want, {**files, "train.py": every})
+    assert test["explicit"] and not test["implied"]["judged_metric"] and test["implied"]["log_naming"], test
+
+
+def test_validation_rejects_instances_that_break_the_rule() -> None:
+    want = _want(log_naming="underscore")
+    files = _project(want)
+    reference = {**files, "train.py": intent.implementation("log_lr", want, want)}
+    assert GENERATE.problems(CHECKS, "log_lr", want, files, reference) == []
+    # a flat learning rate: the twin's ambiguity is the instance itself (the clue is missing), and
+    # the alternative that logs the configured rate is no longer told apart
+    flat = _project(want, lr_decay=1.0)
+    found = GENERATE.problems(CHECKS, "log_lr", want, flat, {**flat, "train.py": reference["train.py"]})
+    assert any("lr_value: the files read as" in p for p in found), found
+    assert any("lr_value: the alternative base is not told apart" in p for p in found), found
+    # a reference that is not the intended implementation
+    wrong = {**files, "train.py": intent.implementation("log_lr", want, {**want, "log_naming": "slash"})}
+    assert any("the reference fails" in p for p in GENERATE.problems(CHECKS, "log_lr", want, files, wrong))
+    # an intent the textbook meets in full (flat switch, validation loss): nothing to extrapolate
+    plain = _want(config_style="flat", judged_metric="val_loss")
+    es = _project(plain)
+    found = GENERATE.problems(CHECKS, "early_stopping", plain, es,
+                              {**es, "train.py": intent.implementation("early_stopping", plain, plain)})
+    assert found == ["the textbook implementation passes every implied check"], found
+    # an edit that breaks the project's tests
+    broken = {**reference, "train.py": reference["train.py"].replace('"val_acc": val_acc}', '"acc": val_acc}', 1)}
+    assert any("tests fail" in p for p in GENERATE.problems(CHECKS, "log_lr", want, files, broken))
+
+
+def test_generated_instances_are_deterministic_and_record_their_clues(tmp_path: Path) -> None:
+    first = GENERATE.generate(3, tmp_path / "a", {})
+    again = GENERATE.generate(3, tmp_path / "b", {})
+    assert first == again
+    for rel in ("workspace/train.py", "workspace/NOTES.md", "protected/label.json", "instructions.md"):
+        assert (tmp_path / "a" / rel).read_text() == (tmp_path / "b" / rel).read_text(), rel
+    label = json.loads((tmp_path / "a" / "protected" / "label.json").read_text())
+    assert set(label["clues"]) == set(label["at_stake"]) == set(CHECKS.AT_STAKE[label["kind"]])
+    for dim, clue in label["clues"].items():
+        assert clue["option"] == label["intent"][dim]
+        if clue["where"] == "NOTES.md":
+            assert clue["clue"] in (tmp_path / "a" / "workspace" / "NOTES.md").read_text()
+
+
+def test_the_work_of_a_scoring_call_does_not_depend_on_the_intent() -> None:
+    """A hidden score must not leak the intent through what a call runs: the plan's runs and their
+    epochs depend on the kind only."""
+    base = json.loads(_project(_want())["config.json"])
+    oracle_log = [{"epoch": e, "train/loss": 1.0, "val/loss": 1.0 - e / 100, "val/acc": min(0.5, e / 10)}
+                  for e in range(30)]
+    for kind in CHECKS.KINDS:
+        shapes = set()
+        for style in ("nested", "flat"):
+            for metric in ("val_acc", "val_loss"):
+                runs = CHECKS.plan(kind, _want(config_style=style, judged_metric=metric), base, SEED, oracle_log)
+                shapes.add(tuple((name, config["epochs"]) for name, config in runs))
+        assert len(shapes) == 1, (kind, shapes)

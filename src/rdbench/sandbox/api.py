@@ -31,6 +31,7 @@ from rdbench.sandbox.gpus import parse_gpus as parse_gpus
 from rdbench.sandbox.hostcall import Handler as Handler
 from rdbench.sandbox.hostcall import HostCallServer as HostCallServer
 from rdbench.sandbox.interactive import PtyShell as PtyShell
+from rdbench.sandbox.limits import unreaped_sandbox_cpu_s as unreaped_sandbox_cpu_s
 from rdbench.sandbox.resources import cpu_plan as cpu_plan
 from rdbench.sandbox.resources import format_cpus as format_cpus
 from rdbench.sandbox.resources import host_cpus as host_cpus

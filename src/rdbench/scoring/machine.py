@@ -83,11 +83,15 @@ def _busy_seconds() -> float | None:
 
 
 def _own_seconds() -> float:
+    """CPU seconds of this process, its reaped children, and its sandboxes (whose processes are
+    not reaped by it: counted by their cgroups)."""
     import resource
+
+    from rdbench.sandbox.api import unreaped_sandbox_cpu_s
 
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + unreaped_sandbox_cpu_s()
 
 
 class LoadMeter:

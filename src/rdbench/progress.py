@@ -46,26 +46,29 @@ def bars_wanted() -> bool:
     return sys.stderr.isatty()
 
 
-def _ignore(advance: int = 1, note: str | None = None) -> None:
-    """No bar: steps are not shown (the caller's own lines say what happens)."""
-
-
 @contextmanager
 def progress_bar(
     description: str,
     total: int | None = None,
     say: Callable[[str], None] | None = None,
+    notes_as_lines: bool = False,
 ) -> Iterator[Advance]:
     """Show ``description`` with a bar of ``total`` steps (a spinner when ``total`` is None) while
     the block runs; yields the function that advances it.
 
-    Without a terminal, ``say(description)`` once (stderr when ``say`` is None).
+    Without a terminal, ``say(description)`` once (stderr when ``say`` is None), and with
+    ``notes_as_lines`` each non-empty note as a line of its own; steps are not shown.
     """
     tell = say or (lambda message: print(message, file=sys.stderr, flush=True))
     bar = _start(description, total) if bars_wanted() else None
     if bar is None:
         tell(description)
-        yield _ignore
+
+        def line(advance: int = 1, note: str | None = None) -> None:
+            if notes_as_lines and note:
+                tell(note)
+
+        yield line
         return
     progress, task_id = bar
 
@@ -82,8 +85,10 @@ def progress_bar(
 
 
 def _start(description: str, total: int | None) -> tuple[Any, Any] | None:
+    """A started ``rich`` progress display with one task, or None where another live display
+    (Inspect's) owns the terminal."""
+    import rich
     from rich.console import Console
-    from rich.errors import LiveError
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -94,6 +99,8 @@ def _start(description: str, total: int | None) -> tuple[Any, Any] | None:
     )
     from rich.table import Column
 
+    if getattr(rich.get_console(), "_live_stack", None):
+        return None
     console = Console(stderr=True)
     # a long description (a path) is cut, never the counts and the clock after it
     cut = Column(no_wrap=True, overflow="ellipsis", max_width=max(20, console.width // 2))
@@ -101,13 +108,6 @@ def _start(description: str, total: int | None) -> tuple[Any, Any] | None:
     if total is not None:
         columns += [BarColumn(), MofNCompleteColumn()]
     columns += [TimeElapsedColumn(), TextColumn("{task.fields[note]}", style="dim")]
-    import rich
-
-    if getattr(rich.get_console(), "_live_stack", None):  # another live display owns the terminal
-        return None
     progress = Progress(*columns, console=console, transient=False)
-    try:
-        progress.start()
-    except LiveError:
-        return None
+    progress.start()  # its own console: no other live display can be active on it
     return progress, progress.add_task(description, total=total, note="")

@@ -39,7 +39,7 @@ from rdbench.analysis.summary import (
     profiles,
     score_at_k_records,
 )
-from rdbench.progress import bars_wanted, progress_bar
+from rdbench.progress import progress_bar
 from rdbench.task.spec import format_duration
 
 FONT = 10
@@ -91,18 +91,14 @@ def write_report(
     left_out = [r for r in runs if r.uncalibrated]
     # the steps: score@k, five plots, the pages
     # the folder is named when the report is done; a long path would squeeze the bar off the line
-    with progress_bar(f"writing the report of {len(counted)} runs", 7, say=progress) as bar:
-        bar(0, "score@k with bootstrap intervals")
-        if not bars_wanted():
-            progress("computing score@k with bootstrap intervals")
+    with progress_bar(f"writing the report of {len(counted)} runs", 7, say=progress, notes_as_lines=True) as bar:
+        bar(0, "computing score@k with bootstrap intervals")
         records = score_at_k_records(counted, budgets, humans, bootstrap=bootstrap, seed=seed)
         rows = agent_task_rows(counted)
         costs = human_costs(counted, hourly_rate, humans)
         taus, curves, areas = profiles(counted)
         (out / "summary.json").write_text(json.dumps([r.model_dump() for r in records], indent=1))
-        bar(1, "plots")
-        if not bars_wanted():
-            progress("drawing plots")
+        bar(1, "drawing plots")
         drawn: list[FigureInfo | None] = []
         draws: list[Callable[[], FigureInfo | None]] = [
             lambda: _plot_over_time(counted, out), lambda: _plot_score_at_k(records, counted, out),
@@ -112,7 +108,7 @@ def write_report(
             drawn.append(draw())
             bar(1)
         figures = [f for f in drawn if f is not None]
-        bar(0, "pages")
+        bar(0, "")  # the pages: quick, and said by the caller's last line
         sections = _sections(counted, left_out, skipped or [], records, rows, costs, areas, budgets,
                              hourly_rate, humans)
         (out / "summary.md").write_text(_markdown(sections, figures))

@@ -20,6 +20,7 @@ T = TypeVar("T")
 USER_ERRORS = (UserError, TaskFormatError, TaskNotFoundError, EnvironmentBuildError)
 DEBUG_ENV = "RDBENCH_DEBUG"
 DEBUG_HELP = "show the traceback of every error (also: RDBENCH_DEBUG=1)"
+METR_SECTION = "METR Task Standard families (docs/metr-tasks.md)"
 
 #: a command's parsed options, by the option's long name (``--model-role`` -> ``args.model_role``)
 Args = SimpleNamespace

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from rdbench.cli.common import (
+    METR_SECTION,
     Args,
     Command,
     SectionOption,
@@ -36,14 +37,13 @@ from rdbench.cli.common import (
               help="bind a model role the task needs at this scale (e.g. scaffold_contests' "
               "codemodel at full scale); repeatable")
 @click.option("-T", "--task-arg", multiple=True, metavar="KEY=VALUE", cls=SectionOption,
-              section="METR Task Standard families (docs/metr-tasks.md)",
+              section=METR_SECTION,
               help="tasks=a,b, the family's tasks to do (default: every task, one after another)")
 @click.option("--allow-internet", is_flag=True, cls=SectionOption,
-              section="METR Task Standard families (docs/metr-tasks.md)",
+              section=METR_SECTION,
               help="allow a task that asks for full_internet")
 @debug_option
 def command(**options: Any) -> int:
-    """Add the ``human`` subcommand."""
     return call(run, options)
 
 

@@ -14,12 +14,13 @@ from collections.abc import Sequence
 import click
 from click.shell_completion import get_completion_class
 
-from rdbench.cli.common import DEBUG_HELP, set_debug
+from rdbench.cli.common import debug_option
 from rdbench.progress import enable_bars
 
 SUBCOMMANDS = ("tasks", "check", "score", "redteam", "run", "human", "watch", "report", "demo")
 COMPLETE_ENV = "_RDBENCH_COMPLETE"
 SHELLS = ("bash", "zsh", "fish")
+# a subcommand's context inherits these from the group's (-h and the width in every command)
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -36,12 +37,12 @@ def _version() -> str:
     epilog="Run `rdbench COMMAND --help` for a command's options. Docs: docs/ in the repository.",
 )
 @click.version_option(version=_version(), prog_name="rdbench", message="%(prog)s %(version)s")
-@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=set_debug, help=DEBUG_HELP)
+@debug_option
 def cli() -> None:
     """The ``rdbench`` command group."""
 
 
-@cli.command("completion", context_settings=CONTEXT,
+@cli.command("completion",
              short_help="print the shell completion script (bash, zsh or fish)",
              help="Prints the script that completes rdbench's commands, options and task names in "
              "SHELL. Add it to your shell's start-up file, e.g. for bash: "
@@ -63,9 +64,7 @@ def _register() -> None:
             if error.name == f"rdbench.cli.{name}":
                 continue
             raise
-        command: click.Command = module.command
-        command.context_settings = {**CONTEXT, **command.context_settings}
-        cli.add_command(command, name)
+        cli.add_command(module.command, name)
 
 
 _register()

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from rdbench.cli.common import (
+    METR_SECTION,
     Args,
     Command,
     SectionOption,
@@ -27,7 +28,6 @@ from rdbench.task.loader import load_task, resolve
 from rdbench.task.metr import is_metr_family
 
 _INSPECT = "Inspect's options, passed through (`inspect eval --help`)"
-_METR = "METR Task Standard families (docs/metr-tasks.md)"
 
 
 @click.command(
@@ -94,9 +94,9 @@ _METR = "METR Task Standard families (docs/metr-tasks.md)"
 @click.option("-G", "--generate", multiple=True, metavar="KEY=VALUE", cls=SectionOption, section=_INSPECT,
               help="a generation setting of the agent's model (Inspect's GenerateConfig), "
               "repeatable, e.g. -G temperature=0.2 -G max_tokens=4096")
-@click.option("-T", "--task-arg", multiple=True, metavar="KEY=VALUE", cls=SectionOption, section=_METR,
+@click.option("-T", "--task-arg", multiple=True, metavar="KEY=VALUE", cls=SectionOption, section=METR_SECTION,
               help="tasks=a,b runs only these tasks of the family (default: every task)")
-@click.option("--allow-internet", is_flag=True, cls=SectionOption, section=_METR,
+@click.option("--allow-internet", is_flag=True, cls=SectionOption, section=METR_SECTION,
               help="give tasks whose permissions include full_internet the host's network "
               "(refused without this flag)")
 @slurm_options(runs=True)

@@ -20,38 +20,38 @@ def options(runs: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     section = functools.partial(click.option, cls=SectionOption, section="Slurm (many machines; docs/scale.md)")
     common = [
         section("--slurm", is_flag=True,
-                     help=("submit the runs as Slurm jobs instead of running them here" if runs else
-                                   "calibrate on the partition's nodes: one job per node type")),
+                help=("submit the runs as Slurm jobs instead of running them here" if runs else
+                      "calibrate on the partition's nodes: one job per node type")),
         section("--shared", type=click.Path(path_type=Path), default=Path(DEFAULT_SHARED),
-                     metavar="FOLDER",
-                     help="folder every node can read and write: plans, run folders, Inspect logs, "
-                     f"calibrations, job files (default: ./{DEFAULT_SHARED})"),
+                metavar="FOLDER",
+                help="folder every node can read and write: plans, run folders, Inspect logs, "
+                f"calibrations, job files (default: ./{DEFAULT_SHARED})"),
         section("--partition", help="Slurm partition (default: the cluster's default)"),
         section("--time", help="time limit of each job, e.g. 6h (default: from the budgets)"),
         section("--slurm-arg", multiple=True, metavar="KEY=VALUE",
-                     help="another sbatch option, e.g. --slurm-arg account=myproj --slurm-arg qos=high"),
+                help="another sbatch option, e.g. --slurm-arg account=myproj --slurm-arg qos=high"),
     ]
     if runs:
         common += [
             section("--jobs", type=int, help="split the runs into this many jobs (default: one job per run)"),
             section("--runs-at-once", type=int, default=1, show_default=True,
-                         help="runs one job does in parallel, each on its own cores and GPUs"),
+                    help="runs one job does in parallel, each on its own cores and GPUs"),
             section("--cpus-per-job", type=int,
-                         help="cores per job (default: the scale's cpus x --runs-at-once)"),
+                    help="cores per job (default: the scale's cpus x --runs-at-once)"),
             section("--gpus-per-job", type=int,
-                         help="GPUs per job (default: the scale's gpus x --runs-at-once)"),
+                    help="GPUs per job (default: the scale's gpus x --runs-at-once)"),
             section("--mem-gb", type=float,
-                         help="memory per job in GB (default: the scale's memory x --runs-at-once + 4)"),
+                    help="memory per job in GB (default: the scale's memory x --runs-at-once + 4)"),
             section("--resume", is_flag=True,
-                         help="complete what did not finish: without --slurm, the unfinished Inspect log of "
-                         "this same run in --log-dir (only its missing samples run); with --slurm, the runs "
-                         "of a plan in --shared that did not finish (without TASK, of every plan there)"),
+                    help="complete what did not finish: without --slurm, the unfinished Inspect log of "
+                    "this same run in --log-dir (only its missing samples run); with --slurm, the runs "
+                    "of a plan in --shared that did not finish (without TASK, of every plan there)"),
             section("--wait", is_flag=True, help="wait until the jobs have ended"),
             section("--dry-run", is_flag=True, help="say what would be submitted, submit nothing"),
         ]
     else:
         common.append(section("--no-wait", is_flag=True,
-                                   help="submit the calibration jobs and return (default: wait and print results)"))
+                              help="submit the calibration jobs and return (default: wait and print results)"))
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(common):

@@ -133,15 +133,20 @@ def render(table: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+def _uncalibrated(row: dict[str, object]) -> bool:
+    """A suite task's row that `rdbench check` could calibrate but has not on this machine."""
+    return ("error" not in row and row["calibrated"] is None and not row["model_roles"]
+            and row["kind"] != "metr")
+
+
 def rich_table(table: list[dict[str, object]], width: int = 100) -> Any:
     """The rows as a ``rich`` table at most ``width`` columns wide: the short columns keep their
     text, the calibration wraps (it holds the command to run)."""
     from rich.table import Table
     from rich.text import Text
 
-    missing = [row for row in table if "error" not in row and row["calibrated"] is None
-               and not row["model_roles"] and row["kind"] != "metr"]
-    caption = (f"{len(missing)} of {len(table)} rows not calibrated on this machine: "
+    missing = sum(1 for row in table if _uncalibrated(row))
+    caption = (f"{missing} of {len(table)} rows not calibrated on this machine: "
                "`rdbench check TASK --scale SCALE` calibrates one" if missing else None)
     grid = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1), width=width,
                  caption=caption, caption_justify="left")
@@ -155,7 +160,7 @@ def rich_table(table: list[dict[str, object]], width: int = 100) -> Any:
     for row in table:
         c = cells(row)
         text, style = c["calibration"], "red" if "error" in row else ""
-        if row in missing:
+        if _uncalibrated(row):
             text, style = "not calibrated", "yellow"  # the caption says how to calibrate
         grid.add_row(*[c.get(name, "") for name in shown[:-1]], Text(text, style=style))
     return grid

@@ -235,7 +235,7 @@ class CgroupLimits:
         """Kill what is left, count the CPU time that did not reach this process's rusage, and
         remove the cgroups."""
         self.kill_all()
-        used = self.cpu_seconds() if self.dirs else None
+        used = self.cpu_seconds()
         if used is not None:
             _add_unreaped(used - (_children_cpu_s() - self.children_cpu_at_create))
         for path in self.dirs.values():

@@ -75,6 +75,9 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
         group=spec.group,
     )
     args = build_args(layout, workdir)
+    # host root mounts the overlays in a mount namespace of its own; anyone else needs a user
+    # namespace for that (and then bwrap runs inside it)
+    real_root = spec.root and os.geteuid() == 0
     setup: list[str] = []
     if spec.private_proc:
         # the pid namespace of `unshare --fork` below; its /proc has no covered sub-folders
@@ -89,14 +92,13 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
         # bind first, so unusual characters in the source path never reach the overlay options
         setup.append(f"mount --bind {shlex.quote(str(overlay.lower))} {base / 'lower'}")
         options = f"lowerdir={base / 'lower'},upperdir={base / 'upper'},workdir={base / 'work'}"
-        mount = f"mount -t overlay overlay -o {options}"
-        if not (spec.root and os.geteuid() == 0):
+        mount = f"mount -t overlay overlay -o {options} {base / 'merged'}"
+        if not real_root:
             # in a user namespace overlayfs cannot set its trusted.* attributes: without userxattr
             # (Linux 5.11+) removing a folder of the lower layer fails with EIO; older kernels lack
             # the option and mount without it
-            mount = f"{{ {mount},userxattr {base / 'merged'} 2>/dev/null || {mount} {base / 'merged'}; }}"
-        else:
-            mount = f"{mount} {base / 'merged'}"
+            with_userxattr = f"mount -t overlay overlay -o {options},userxattr {base / 'merged'}"
+            mount = f"{{ {with_userxattr} 2>/dev/null || {mount}; }}"
         setup.append(mount)
         args += ["--bind", str(base / "merged"), overlay.target]
     args += ["--clearenv"]
@@ -112,9 +114,6 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
     if not setup and not spec.private_proc:
         return inner
     script = " && ".join([*setup, "exec " + " ".join(shlex.quote(a) for a in inner)])
-    # host root mounts the overlays in a mount namespace of its own; anyone else needs a user
-    # namespace for that (and then bwrap runs inside it)
-    real_root = spec.root and os.geteuid() == 0
     namespaces = ["--mount"] if real_root else ["--user", "--map-root-user", "--mount"]
     if spec.private_proc:
         namespaces += ["--pid", "--fork", "--kill-child", f"--mount-proc={workdir / 'proc'}"]

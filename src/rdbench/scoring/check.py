@@ -110,8 +110,10 @@ async def check_task(
     calls = len(seeds) * repeats * 2
     with progress_bar(f"calibrating {task.name} ({scale}): {calls} scoring calls", calls, say=say) as bar:
         for seed, mat in zip(seeds, mats, strict=True):
-            await _score_instance(task, seed, mat, env, repeats, models, gpus, cpus, say, bar,
-                                  starting, reference, messages)
+            s_vals, r_vals = await _score_instance(task, seed, mat, env, repeats, models, gpus, cpus,
+                                                   say, bar, messages)
+            starting.append(s_vals)
+            reference.append(r_vals)
     return _report(task, scale, repeats, len(seeds), starting, reference, messages,
                    time.monotonic() - started, save, None if models is None else models.binding(),
                    provenance(mats[-1], env), other_load=meter.other_cores(), force=force)
@@ -120,11 +122,10 @@ async def check_task(
 async def _score_instance(
     task: LoadedTask, seed: int | None, mat: Materialized, env: Path, repeats: int,
     models: ModelGateway | None, gpus: list[int] | None, cpus: list[int] | None,
-    say: Callable[[str], None], bar: Advance,
-    starting: list[list[float | None]], reference: list[list[float | None]], messages: dict[str, str],
-) -> None:
-    """Score one instance's starting and reference solutions ``repeats`` times each; append the
-    values to ``starting`` and ``reference``."""
+    say: Callable[[str], None], bar: Advance, messages: dict[str, str],
+) -> tuple[list[float | None], list[float | None]]:
+    """Score one instance's starting and reference solutions ``repeats`` times each: their values,
+    in order."""
     label = f"{task.name}" + ("" if seed is None else f" seed {seed}")
     with tempfile.TemporaryDirectory(prefix="rdbench-check-") as tmp:
         ref_ws = reference_workspace(mat, Path(tmp))
@@ -143,8 +144,7 @@ async def _score_instance(
             s_vals.append(s.value)
             r_vals.append(r.value)
             _remember(messages, s, r)
-        starting.append(s_vals)
-        reference.append(r_vals)
+    return s_vals, r_vals
 
 
 def _remember(messages: dict[str, str], s: ScoreResult, r: ScoreResult) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -61,3 +63,24 @@ def fresh_instances(task: str | Path, cache: Path, seeds: Iterable[int], scale: 
         mp.setenv("RDBENCH_CACHE_DIR", str(cache))
         loaded = load_task(task)
         return [materialize(loaded, scale, seed=s, progress=lambda _: None).root for s in seeds]
+
+
+def instance_label(root: Path) -> dict[str, Any]:
+    """A family instance's hidden label (``protected/label.json``)."""
+    label: dict[str, Any] = json.loads((root / "protected" / "label.json").read_text())
+    return label
+
+
+def instance_workspace(root: Path, tmp: Path, files: dict[str, str] | None = None, *,
+                       reference: bool = True) -> Path:
+    """A family instance's starting workspace in ``tmp/ws``, with its reference laid over it (or
+    not) and ``files`` written (folders made as needed)."""
+    ws = tmp / "ws"
+    shutil.rmtree(ws, ignore_errors=True)
+    shutil.copytree(root / "workspace", ws)
+    if reference:
+        shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
+    for path, text in (files or {}).items():
+        (ws / path).parent.mkdir(parents=True, exist_ok=True)
+        (ws / path).write_text(text)
+    return ws

@@ -8,7 +8,6 @@ import json
 import math
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +15,7 @@ from rdbench.task.assets import materialize
 from rdbench.task.loader import load_task
 from rdbench.tasklib.assist import deploy
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import fresh_instances, score_root
+from tests.tasks.scoring import fresh_instances, instance_label, instance_workspace, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "get_it_running"
 SEED = 8  # an instance with a crash (oom_batch) and a silent fault (lr_string)
@@ -28,25 +27,10 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return only
 
 
-def _label(root: Path) -> dict[str, Any]:
-    label: dict[str, Any] = json.loads((root / "protected" / "label.json").read_text())
-    return label
-
-
-def _workspace(root: Path, tmp: Path, files: dict[str, str] | None = None, *, reference: bool = True) -> Path:
-    """The starting workspace, with the reference fix laid over it (or not) and ``files`` written."""
-    ws = tmp / "ws"
-    shutil.rmtree(ws, ignore_errors=True)
-    shutil.copytree(root / "workspace", ws)
-    if reference:
-        shutil.copytree(root / "reference", ws, dirs_exist_ok=True)
-    for path, text in (files or {}).items():
-        (ws / path).write_text(text)
-    return ws
 
 
 def test_instances_are_validated_and_labelled(root: Path) -> None:
-    label = _label(root)
+    label = instance_label(root)
     kinds = {f["kind"] for f in label["faults"]}
     assert kinds & set(deploy.SILENT) and kinds & set(deploy.CRASHES), kinds  # the instance this file needs
     for fault in label["faults"]:
@@ -63,13 +47,13 @@ def test_instances_are_validated_and_labelled(root: Path) -> None:
 
 
 def test_the_scorer_reruns_on_a_fresh_seed_and_ignores_written_results(root: Path, tmp_path: Path) -> None:
-    perfect = [score_root(TASK, root, _workspace(root, tmp_path), seed=s) for s in (1, 2)]
+    perfect = [score_root(TASK, root, instance_workspace(root, tmp_path), seed=s) for s in (1, 2)]
     assert [p["value"] for p in perfect] == [1.0, 1.0], perfect
     assert perfect[0]["details"]["seed"] != perfect[1]["details"]["seed"]
     # the broken repository with the clean run's results.json and the right report: the re-run fails,
     # the hand-written numbers count for nothing, the unconfirmed diagnosis for half
     written = (root / "reference" / "results.json").read_text()
-    broken = _workspace(root, tmp_path, {
+    broken = instance_workspace(root, tmp_path, {
         "results.json": written, "fault_report.json": (root / "reference" / "fault_report.json").read_text()},
         reference=False)
     result = score_root(TASK, root, broken, seed=1)
@@ -78,11 +62,11 @@ def test_the_scorer_reruns_on_a_fresh_seed_and_ignores_written_results(root: Pat
 
 
 def test_a_silent_fault_left_in_place_costs_the_results(root: Path, tmp_path: Path) -> None:
-    label = _label(root)
+    label = instance_label(root)
     silent = [f for f in label["faults"] if f["kind"] in deploy.SILENT]
     crashes = [f for f in label["faults"] if f["kind"] in deploy.CRASHES]
     # the reference fix for the crashes only; the report names the crashes
-    ws = _workspace(root, tmp_path)
+    ws = instance_workspace(root, tmp_path)
     for fault in silent:
         shutil.copy(root / "workspace" / fault["file"], ws / fault["file"])
     report = [{"file": f["file"], "line": f["line"], "kind": f["kind"], "fix": "x"} for f in crashes]
@@ -98,14 +82,14 @@ def test_a_silent_fault_left_in_place_costs_the_results(root: Path, tmp_path: Pa
     assert m["silent_fault_recall"] == 0.0 and m["results_match"] == 0.0
     assert math.isnan(metrics([{"value": 0.0, "details": {"silent_total": 0}}])["silent_fault_recall"])
     # the starting answer names no fault: its silent recall is 0 (there were silent faults), not missing
-    start = score_root(TASK, root, _workspace(root, tmp_path, reference=False), seed=3)
+    start = score_root(TASK, root, instance_workspace(root, tmp_path, reference=False), seed=3)
     assert start["value"] == 0.0 and metrics([start])["silent_fault_recall"] == 0.0
 
 
 def test_collateral_edits_cost(root: Path, tmp_path: Path) -> None:
     library = (root / "workspace" / deploy.LIBRARY_PATH).read_text()
     # a comment in the vendored library changes no number, but the library is not the agent's
-    edited = score_root(TASK, root, _workspace(root, tmp_path, {deploy.LIBRARY_PATH: library + "# patched\n"}),
+    edited = score_root(TASK, root, instance_workspace(root, tmp_path, {deploy.LIBRARY_PATH: library + "# patched\n"}),
                         seed=4)
     assert edited["details"]["matched"] == 1.0 and edited["value"] == pytest.approx(0.8)
     assert edited["details"]["collateral"] == ["the vendored library was edited or removed"]
@@ -113,7 +97,7 @@ def test_collateral_edits_cost(root: Path, tmp_path: Path) -> None:
     name = sorted((root / "workspace" / "configs").glob("*.json"))[0].name
     config = json.loads((root / "protected" / "clean" / "configs" / name).read_text())
     config["epochs"] += 3
-    changed = score_root(TASK, root, _workspace(root, tmp_path, {f"configs/{name}": json.dumps(config)}), seed=4)
+    changed = score_root(TASK, root, instance_workspace(root, tmp_path, {f"configs/{name}": json.dumps(config)}), seed=4)
     assert any("epochs is" in c for c in changed["details"]["collateral"]), changed["details"]
     assert changed["value"] == pytest.approx(0.0)
 
@@ -133,7 +117,7 @@ def test_an_agent_runs_and_fixes_the_sweep_in_its_sandbox(tmp_path: Path) -> Non
     task = load_task(TASK)
     seed = 0
     instance = materialize(task, "mini", seed=seed)
-    crashes = [f["kind"] for f in _label(instance.root)["faults"] if f["kind"] in deploy.CRASHES]
+    crashes = [f["kind"] for f in instance_label(instance.root)["faults"] if f["kind"] in deploy.CRASHES]
     assert crashes, "the default instance needs a crash"
     script = [bash("ls /opt/rdbench/protected 2>&1 | head -1; ./run.sh 2>&1 | tail -2")]
     for path in sorted(p for p in (instance.root / "reference").rglob("*") if p.is_file()):

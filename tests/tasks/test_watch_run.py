@@ -11,7 +11,7 @@ import pytest
 
 from rdbench.tasklib.assist import baselines
 from tests.tasks.modules import load_module as _module
-from tests.tasks.scoring import fresh_instances, score_root
+from tests.tasks.scoring import fresh_instances, instance_label, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "watch_run"
 PARAMS = {"steps": 400, "max_advance": 50, "window": 100, "scale": "mini", "seed": 3}
@@ -37,10 +37,6 @@ def _score(root: Path, tmp: Path, answer: dict[str, Any] | None = None, referenc
     return result
 
 
-def _label(root: Path) -> dict[str, Any]:
-    label: dict[str, Any] = json.loads((root / "protected" / "label.json").read_text())
-    return label
-
 
 def _baseline_receipt(root: Path) -> str | None:
     """Drives the threshold baseline through the real service; returns its receipt."""
@@ -62,7 +58,7 @@ def _baseline_receipt(root: Path) -> str | None:
 
 
 def test_windows_are_real_and_mix(instances: list[Path]) -> None:
-    labels = [_label(r) for r in instances]
+    labels = [instance_label(r) for r in instances]
     assert {lab["fault"] is None for lab in labels} == {True, False}
     for lab in labels:
         if lab["fault"]:
@@ -70,8 +66,8 @@ def test_windows_are_real_and_mix(instances: list[Path]) -> None:
 
 
 def test_service_refuses_read_ahead_and_signs(instances: list[Path], tmp_path: Path) -> None:
-    root = next(r for r in instances if _label(r)["fault"])
-    lab, state = _label(root), {}
+    root = next(r for r in instances if instance_label(r)["fault"])
+    lab, state = instance_label(root), {}
     out = SERVICE.handle({"advance": "500"}, root / "protected", PARAMS, state)
     assert state["revealed"] == 50 and out["output"].count("\n") == 50  # capped at max_advance
     assert SERVICE.handle({"alarm": "60", "type": "stall"}, root / "protected", PARAMS, state)["exit_code"] == 1
@@ -94,7 +90,7 @@ def test_anchors_baseline_and_metrics(instances: list[Path], tmp_path: Path) -> 
     ref = [_score(r, tmp_path, reference=True) for r in instances]
     assert all(r["value"] == pytest.approx(1.0) for r in ref)
     start = [_score(r, tmp_path) for r in instances]
-    assert all(s["value"] == 0.0 for s, r in zip(start, instances, strict=True) if _label(r)["fault"])
+    assert all(s["value"] == 0.0 for s, r in zip(start, instances, strict=True) if instance_label(r)["fault"])
     m = metrics(ref)
     assert m["precision"] == 1.0 and m["recall"] == 1.0 and m["median_latency_steps"] == 0.0
     assert metrics(start)["recall"] == 0.0

@@ -28,7 +28,7 @@ def test_every_attack_on_the_task_is_caught(name: str) -> None:
     results = asyncio.run(run_redteam(task))
     missed = [(r.attack, r.expect, r.got, r.message) for r in results if not r.caught]
     assert not missed, missed
-    assert {r.attack for r in results} == {a.name for a in attacks}
+    assert {r.attack for r in results} == {a.name for a in attacks if not a.spec.scales or "mini" in a.spec.scales}
 
 
 def test_an_attack_that_works_is_reported_not_caught(tmp_path: Path) -> None:

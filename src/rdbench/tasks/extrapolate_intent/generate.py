@@ -21,16 +21,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from rdbench.tasklib.assist import intent
+from rdbench.tasklib.assist import intent, intent_ask
 
 HERE = Path(__file__).parent
 VALIDATION_SEED = 0
 PROTECTED = ("logger.py", "tests/test_project.py")
 
 
-def load_checks() -> ModuleType:
-    """protected/checks.py, the scorer's own checks."""
-    spec = importlib.util.spec_from_file_location("extrapolate_intent_checks_gen", HERE / "protected" / "checks.py")
+def load_checks(name: str = "checks") -> ModuleType:
+    """protected/checks.py, the scorer's own checks (or another module of protected/, by name)."""
+    spec = importlib.util.spec_from_file_location(f"extrapolate_intent_{name}_gen", HERE / "protected" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -152,4 +152,22 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
              "rejected": inst["rejected"]}
     (out / "protected" / "label.json").write_text(json.dumps(label, indent=1))
     (out / "instructions.md").write_text(f"\n## Your request\n\nThe researcher asks: {intent.REQUESTS[kind]}.\n")
+    if params.get("ask"):
+        add_asking(seed, out, params, label, {**files, **{p: inst["reference"][p] for p in ("train.py", "config.json")}})
     return {"kind": kind, "at_stake": {d: want[d] for d in checks.AT_STAKE[kind]}, "rejected": inst["rejected"]}
+
+
+def add_asking(seed: int, out: Path, params: dict[str, Any], label: dict[str, Any], reference: dict[str, str]) -> None:
+    """The ask variant's additions (only where the scale's params say ``ask``; the instance is the same):
+    the service's key, topics and answers (``protected/ask.json``), ``submit_project.py`` in the
+    workspace, the reference's receipt (no question asked) and the instructions for asking."""
+    asking, checks = load_checks("asking"), load_checks()
+    key = f"{random.Random(seed ^ 0xA5C0DE).getrandbits(128):032x}"
+    setup = intent_ask.setup(key, list(checks.DIMS), label["at_stake"], label["intent"])
+    (out / "protected" / "ask.json").write_text(json.dumps(setup, indent=1))
+    (out / "workspace" / "submit_project.py").write_text(intent_ask.HELPER)
+    project = {path: text.encode() for path, text in {**reference, "submit_project.py": intent_ask.HELPER}.items()}
+    (out / "reference" / asking.RECEIPT_FILE).write_text(asking.sign(key, 0, asking.digest_of(project)) + "\n")
+    with open(out / "instructions.md", "a") as handle:
+        handle.write(intent_ask.instructions(list(checks.DIMS), int(params.get("ask_questions", 5)),
+                                             float(params.get("ask_cost", 0.1))))

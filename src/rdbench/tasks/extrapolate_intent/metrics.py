@@ -1,6 +1,7 @@
 """extrapolate_intent family metrics: how often the explicit behaviour works, how often the implied
 ones do (the headline: the share of implied checks passed, over all instances), per dimension, and
-regressions."""
+regressions; in the ask variant, the questions asked per instance (over instances with a receipt)
+and the share of instances that asked at all."""
 
 from __future__ import annotations
 
@@ -28,4 +29,8 @@ def metrics(results: list[dict[str, Any]]) -> dict[str, float]:
            "off_unchanged": sum(bool(d.get("off_unchanged")) for d in ds) / n,
            "mean_score": sum(float(r.get("value") or 0.0) for r in results) / n}
     out.update({f"implied_{dim}": passed[dim] / total[dim] if total[dim] else math.nan for dim in DIMS})
+    asked = [d["questions"] for d in ds if isinstance(d.get("questions"), int)]
+    if any("questions" in d for d in ds):  # the ask variant only: elsewhere the metrics stay as they were
+        out["questions_asked"] = sum(asked) / len(asked) if asked else math.nan
+        out["asked_any"] = sum(q > 0 for q in asked) / len(asked) if asked else math.nan
     return out

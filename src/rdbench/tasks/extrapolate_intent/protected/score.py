@@ -9,6 +9,12 @@ same seed; then the agent's ``train.py`` runs the plan's configs in order (one n
 the project's tests run on a second fresh copy (another sandbox; its exit status is the scorer's
 own measurement). ``checks.judge`` reads the outputs: explicit behaviour, each implied behaviour,
 and whether the numbers stay the project's with the feature off. Value: ``checks.value``.
+
+In the ask variant (``params["ask"]``) the workspace also holds ``ask_receipt.txt``, signed by the
+``ask`` service (``asking.py``): the number of questions asked and the digest of the project they
+were asked for. It is read before any of the agent's code runs; a missing receipt scores 0, a
+forged or edited one, or one whose digest is not the copied project's, is invalid. Each question
+costs ``params["ask_cost"]`` of the value: ``max(0, checks.value - ask_cost * questions)``.
 """
 
 from __future__ import annotations
@@ -30,8 +36,8 @@ MAX_FILES, MAX_BYTES = 500, 20 << 20
 RUN_TIMEOUT, BATCH_TIMEOUT, TESTS_TIMEOUT = 15, 60, 30  # at most ~95 s with the oracle: under 120
 
 
-def _checks(protected: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("extrapolate_intent_checks_scorer", protected / "checks.py")
+def _checks(protected: Path, name: str = "checks") -> Any:
+    spec = importlib.util.spec_from_file_location(f"extrapolate_intent_{name}_scorer", protected / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -105,6 +111,30 @@ def _outputs(folder: Path, out_dir: str) -> dict[str, Any]:
     return out
 
 
+def _receipt(workspace: Path) -> str | None:
+    """The ask receipt the agent saved (None when there is none)."""
+    try:
+        return rs.read_text("ask_receipt.txt", workspace, max_bytes=4096)
+    except rs.Invalid as error:
+        if error.message.endswith("is missing"):
+            return None
+        raise rs.Invalid(f"ask receipt: {error.message}") from None
+
+
+def _questions(protected: Path, receipt: str, project: Path) -> int:
+    """The questions asked, from a receipt verified against the scorer's own copy of the project."""
+    asking = _checks(protected, "asking")
+    key = json.loads((protected / "ask.json").read_text())["key"]
+    try:
+        questions, digest = asking.verify(key, receipt)
+    except ValueError as why:
+        raise rs.Invalid(f"ask receipt {why}") from None
+    if digest != asking.project_digest(project):
+        raise rs.Invalid("the project is not the one its ask receipt signed (changed after `python "
+                         "submit_project.py`, or another submission's receipt): run it again")
+    return int(questions)
+
+
 def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str, Any]:
     checks = _checks(protected)
     label = json.loads((protected / "label.json").read_text())
@@ -120,8 +150,16 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
         if mine != digest:
             raise rs.Invalid(f"{rel} is protected and was edited: restore it (the researcher's tests and logger "
                              "must stay as they are)")
+    receipt = _receipt(workspace) if params.get("ask") else None
     project = _fresh_copy(workspace, "project-")
     tests = _fresh_copy(workspace, "tests-")
+    questions = None
+    if params.get("ask"):
+        if receipt is None:
+            details["questions"] = None
+            return rs.scored(0.0, "no ask_receipt.txt: in this variant run `python submit_project.py` when done "
+                             "(it signs the project and the questions asked); nothing scores without it", **details)
+        questions = _questions(protected, receipt, project)
     seed = random.Random(int(params["seed"])).randrange(10, 10**6)
     memory_mb = int(params.get("memory_mb", 1024)) or None  # 0: no cap (the benchmark, outside the harness)
     base = label["base_config"]
@@ -139,8 +177,15 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     params_used = {"lr": base["lr"], "lr_decay": base["lr_decay"], "patience": checks.patience_for(oracle["log"], want)}
     result = checks.judge(kind, want, outputs, oracle, params_used)
     value = checks.value(result, finished.ok)
+    if questions is not None:
+        cost = float(params.get("ask_cost", 0.1))
+        details.update(questions=questions, question_cost=cost, value_before_questions=value)
+        value = max(0.0, value - cost * questions)
     details.update(seed=seed, runs=len(runs), explicit=result["explicit"], implied=result["implied"],
                    off_unchanged=result["off_unchanged"], tests_pass=finished.ok, notes=result["notes"],
                    tests_error="" if finished.ok else finished.why("the project's tests")[-300:])
     message = "the requested behaviour works" if result["explicit"] else "the requested behaviour was not seen"
+    if questions is not None:
+        message += (f"; {questions} question(s) asked: -{questions * float(params.get('ask_cost', 0.1)):.2f} "
+                    f"({float(params.get('ask_cost', 0.1)):g} each, the value never below 0)")
     return rs.scored(value, f"{message} (the rest of the score is hidden)", **details)

@@ -185,7 +185,9 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
                    off_unchanged=result["off_unchanged"], tests_pass=finished.ok, notes=result["notes"],
                    tests_error="" if finished.ok else finished.why("the project's tests")[-300:])
     message = "the requested behaviour works" if result["explicit"] else "the requested behaviour was not seen"
-    if questions is not None:
-        message += (f"; {questions} question(s) asked: -{questions * float(params.get('ask_cost', 0.1)):.2f} "
-                    f"({float(params.get('ask_cost', 0.1)):g} each, the value never below 0)")
+    if questions:
+        cost = float(params.get("ask_cost", 0.1))
+        message += f"; {questions} question(s) asked: -{questions * cost:.2f} ({cost:g} each, the value never below 0)"
+    elif questions == 0:
+        message += "; no question asked"
     return rs.scored(value, f"{message} (the rest of the score is hidden)", **details)

@@ -90,7 +90,7 @@ def test_the_count_cannot_be_reset_or_dodged(roots: dict[str, Path], tmp_path: P
     assert late["exit_code"] == 1 and "closed" in late["output"]
     assert ask(root, state, submit=digest)["output"].split("receipt: ")[1] == first
     assert ASKING.verify(key, ask(root, state, submit="0" * 32)["output"].split("receipt: ")[1])[0] == 2
-    assert "2 question(s) asked" in ask(root, state, status=True)["output"]
+    assert "2 question(s) asked" in ask(root, state, argv=["status"])["output"]  # the command, not a question
     assert ask(root, state, submit="not-a-digest")["exit_code"] == 2
 
 
@@ -207,10 +207,9 @@ def test_a_scripted_agent_asks_once_then_implements_the_answer(tmp_path: Path) -
     for path in reference:
         rel = path.relative_to(root / "reference")
         writes.append(f"echo {base64.b64encode(path.read_bytes()).decode()} | base64 -d > {rel}")
-    script = [bash("ask --question 'How should the new keys be named?' < /dev/null"),
+    script = [bash("ask --question 'How should the new keys be named?'"),
               bash(" && ".join(writes) + " && python submit_project.py"),
-              bash("rm ask_receipt.txt && python submit_project.py && hostcall ask test_once < /dev/null; "
-                   "ask --status < /dev/null"),
+              bash("rm ask_receipt.txt && python submit_project.py && hostcall ask test_once; ask status"),
               call("score")]
     run = run_script(str(TASK), script, tmp_path, scale="ask", instances=1, seed=0)
     want = instance_label(root)["intent"]["log_naming"]

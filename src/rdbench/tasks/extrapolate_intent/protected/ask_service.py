@@ -47,6 +47,9 @@ def handle(request: dict[str, Any], protected: Path, params: dict[str, Any],
     setup = json.loads((protected / "ask.json").read_text())
     limit, cost = int(params.get("ask_questions", 5)), float(params.get("ask_cost", 0.1))
     asked: list[str] = state.setdefault("questions", [])
+    bare = [str(w).lower().lstrip("-") for w in request.get("argv") or []]
+    if bare in (["topics"], ["status"], ["help"]):  # `ask topics` meant the command: not a question
+        request = {"topics" if bare == ["help"] else bare[0]: True}
     if request.get("topics"):
         lines = [f"- {dim}: {' '.join(words)}" for dim, words in setup["topics"].items()]
         return {"output": "Topics (ask TOPIC, or a question in your words that names one of them or a keyword):\n"

@@ -77,7 +77,8 @@ you are done, run `python submit_project.py`: it sends the project's digest to `
 closes the questions for good (no question is answered after it) and signs a receipt of the count
 and the digest, saved in `ask_receipt.txt`. The scorer checks it: without it nothing scores; an
 edited receipt, or a project changed after it was signed, is invalid, so run `python
-submit_project.py` again after every change (the count stays what it was). Asking is optional.
+submit_project.py` again after every change (the count stays what it was; every call of `ask`
+counts against the service's budget of calls, shown after each). Asking is optional.
 """
 
 

@@ -56,7 +56,7 @@ def test_assets(mat: Materialized) -> None:
     lines = (mat.workspace / "data" / "corpus.txt").read_text().splitlines()
     words = sum(len(line.split()) for line in lines)
     params = mat.task.spec.scale("mini").params
-    assert params["corpus_words"] <= words < params["corpus_words"] + 200
+    assert params["corpus_words"] <= words < params["corpus_words"] + 1000  # cut after the first document past it
     assert len(set(lines)) < 0.9 * len(lines)  # duplicates are part of the noise
     names = {p.name for p in mat.workspace.rglob("*")}
     assert not set(HIDDEN) & names, names

@@ -4,7 +4,7 @@ For pretrain_transfer (MLRB's MiniPile track, scored on GLUE-like tasks). Two ha
 
 * :func:`noisy_documents`: a mixed corpus of documents (one per line): several grammar *domains*
   (plain short sentences, nested relative clauses, conjoined verb phrases, a lexical world of
-  "facts"), *junk* (word salad, repeated-word spam, shuffled sentences), *duplicates* (a few
+  "facts", sentences followed by their facts restated as short clauses), *junk* (word salad, repeated-word spam, shuffled sentences), *duplicates* (a few
   boilerplate documents repeated many times) and a *foreign language* (the same grammar under a fixed
   permutation of the vocabulary, so its statistics contradict the real language's).
 * :data:`TASKS` and :func:`make_examples`: binary classification tasks in the corpus language, each
@@ -16,9 +16,10 @@ For pretrain_transfer (MLRB's MiniPile track, scored on GLUE-like tasks). Two ha
   of the main verb?).
 
 :func:`finetune_score` is the fixed recipe that measures a backbone: the blocks below the last stay
-frozen (their outputs are computed once), the last block, the final norm and a fresh linear head on
-(mean, last) pooled states are trained for a fixed number of epochs on the labelled examples, and the
-accuracy on held-out examples is returned.
+frozen (their outputs are computed once), the last block, the final norm and a fresh linear head are
+trained for a fixed number of epochs on the labelled examples, and the accuracy on held-out examples
+is returned. The head reads the final states (mean over the input, last word) and what the frozen
+pretrained model predicts of the input (its words' log-probabilities: lowest, mean, last four).
 
 Stdlib + torch; imports ``corpus``, ``pairs`` and ``skills`` as siblings when copied into a scorer's
 folder.

@@ -84,10 +84,12 @@ def test_the_reference_cleaning_finds_the_noise(mat: Materialized) -> None:
     docs = transfer.noisy_documents(int(params["corpus_words"]), int(params["corpus_seed"]))
     kind = {" ".join(d.words): d.kind for d in docs}
     kept, _ = _reference_module(mat).clean([" ".join(d.words) for d in docs], WordTokenizer.default().stoi)
-    counts = Counter(kind[" ".join(d)] for d in kept)
+    counts = Counter(kind[" ".join(d)] for d in kept)  # weighted: a document counts as often as it is kept
     assert counts["junk"] == counts["foreign"] == 0, counts
-    assert counts["duplicate"] <= 12, counts  # each boilerplate document once at most
     assert counts["restated"] > counts["plain"], counts
+    distinct = Counter(kind[text] for text in {" ".join(d) for d in kept})
+    assert distinct["duplicate"] <= 12, distinct  # each boilerplate document once at most
+    assert distinct["plain"] > 0.95 * Counter(d.kind for d in docs)["plain"], distinct
 
 
 def _bounds(mat: Materialized) -> checkpoint.GPTBounds:
@@ -155,7 +157,7 @@ def test_reference_beats_start_on_fresh_examples(mat: Materialized, tmp_path: Pa
     ref = _score(mat, mat.reference / "model.pt", 2, tmp_path)
     assert start["kind"] == ref["kind"] == "scored", (start, ref)
     assert 0.6 < start["value"] < 0.75, start
-    assert ref["value"] > start["value"] + 0.05, (start, ref)
+    assert ref["value"] > start["value"] + 0.03, (start, ref)  # 0.06-0.10 apart in two checks
     assert set(ref["details"]["accuracy"]) == set(transfer.TASKS)
     # pretraining shows most where the model's own predictions matter: grammaticality
     assert ref["details"]["accuracy"]["grammaticality"] > start["details"]["accuracy"]["grammaticality"] + 0.1
@@ -165,11 +167,12 @@ def test_reference_beats_start_on_fresh_examples(mat: Materialized, tmp_path: Pa
 def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     """A scripted agent: it cannot find the downstream tasks or the scorer, its tools work, and the real
     scorer accepts the start and refuses a link and an oversized model."""
-    # networkx (in the task environment) has an unrelated algorithms/assortativity/pairs.py
+    # networkx (in the task environment) has an unrelated algorithms/assortativity/pairs.py, the
+    # Google Cloud SDK unrelated transfer.py files
     script = [
         bash("ls data; find / \\( -name transfer.py -o -name pairs.py -o -name corpus.py -o -name skills.py "
              "-o -name score.py -o -name prepare_stats.json \\) -not -path '/proc/*' "
-             "-not -path '*/site-packages/networkx/*' 2>/dev/null | head -5; ls /opt/rdbench/protected 2>&1; echo END"),
+             "-not -path '*/site-packages/networkx/*' -not -path '/usr/lib/google-cloud-sdk/*' 2>/dev/null | head -5; ls /opt/rdbench/protected 2>&1; echo END"),
         bash("python evaluate.py"),
         call("score"),
         bash("python train.py --layers 8 --width 128 --heads 4 --steps 1 --out model.pt > /dev/null; echo trained"),

@@ -157,7 +157,7 @@ def test_reference_beats_start_on_fresh_examples(mat: Materialized, tmp_path: Pa
     ref = _score(mat, mat.reference / "model.pt", 2, tmp_path)
     assert start["kind"] == ref["kind"] == "scored", (start, ref)
     assert 0.6 < start["value"] < 0.75, start
-    assert ref["value"] > start["value"] + 0.03, (start, ref)  # 0.06-0.10 apart in two checks
+    assert ref["value"] > start["value"] + 0.1, (start, ref)  # about 0.15 apart in two checks
     assert set(ref["details"]["accuracy"]) == set(transfer.TASKS)
     # pretraining shows most where the model's own predictions matter: grammaticality
     assert ref["details"]["accuracy"]["grammaticality"] > start["details"]["accuracy"]["grammaticality"] + 0.1

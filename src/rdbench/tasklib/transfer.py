@@ -16,10 +16,11 @@ For pretrain_transfer (MLRB's MiniPile track, scored on GLUE-like tasks). Two ha
   of the main verb?).
 
 :func:`finetune_score` is the fixed recipe that measures a backbone: the blocks below the last stay
-frozen (their outputs are computed once), the last block, the final norm and a fresh linear head are
-trained for a fixed number of epochs on the labelled examples, and the accuracy on held-out examples
-is returned. The head reads the final states (mean over the input, last word) and what the frozen
-pretrained model predicts of the input (its words' log-probabilities: lowest, mean, last four).
+frozen (their outputs are computed once); a fresh linear head is fitted to convergence on the top's
+features (linear probing), then the last block, the final norm and the head are fine-tuned together
+for a few epochs at a low learning rate (LP-FT), and the accuracy on held-out examples is returned.
+The head reads the final states (mean over the input, last word) and what the frozen pretrained model
+predicts of the input (its words' log-probabilities: lowest, mean, last four).
 
 Stdlib + torch; imports ``corpus``, ``pairs`` and ``skills`` as siblings when copied into a scorer's
 folder.
@@ -240,19 +241,28 @@ def make_examples(task: str, n: int, seed: int) -> list[Example]:
 
 @dataclass(frozen=True)
 class Recipe:
-    """The scorer's fixed fine-tuning recipe (the same for every submission).
+    """The scorer's fixed fine-tuning recipe (the same for every submission): linear probing, then
+    fine-tuning (LP-FT). The head is first fitted to convergence on the untrained top's features (a
+    convex problem: no optimiser noise), then the last block, the final norm and the head are trained
+    together, gently, so that the backbone's features are adapted but not forgotten.
 
     Attributes:
-        epochs: passes over the labelled examples.
+        epochs: passes over the labelled examples in the fine-tuning stage.
         batch: examples per step.
         lr: AdamW learning rate of the last block, the final norm and the head.
         weight_decay: AdamW weight decay.
+        probe_l2: L2 penalty of the linear probe (positive: separable data would diverge without it).
     """
 
-    epochs: int = 10
+    epochs: int = 4
     batch: int = 32
-    lr: float = 3e-3
+    lr: float = 3e-4
     weight_decay: float = 0.01
+    probe_l2: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.probe_l2 <= 0:
+            raise ValueError(f"probe_l2 must be positive, not {self.probe_l2}")
 
 
 def _encode(examples: Sequence[Example], stoi: dict[str, int], start: str = ".") -> tuple[torch.Tensor, torch.Tensor]:
@@ -303,13 +313,39 @@ class _Classifier(torch.nn.Module):
         torch.nn.init.zeros_(self.head.weight)
         torch.nn.init.zeros_(self.head.bias)
 
-    def forward(self, h: torch.Tensor, lengths: torch.Tensor, lm: torch.Tensor) -> torch.Tensor:
+    def features(self, h: torch.Tensor, lengths: torch.Tensor, lm: torch.Tensor) -> torch.Tensor:
+        """What the head reads: the top's final states (mean over the input, last word) and ``lm``."""
         z = self.ln_f(self.block(h))
         mask = (torch.arange(h.shape[1])[None, :] < lengths[:, None]).to(z.dtype)
         mean = (z * mask[..., None]).sum(1) / lengths[:, None].to(z.dtype)
         last = z[torch.arange(len(z)), lengths - 1]
-        logits: torch.Tensor = self.head(torch.cat([mean, last, lm], dim=-1))
+        return torch.cat([mean, last, lm], dim=-1)
+
+    def forward(self, h: torch.Tensor, lengths: torch.Tensor, lm: torch.Tensor) -> torch.Tensor:
+        logits: torch.Tensor = self.head(self.features(h, lengths, lm))
         return logits
+
+    @torch.no_grad()
+    def fit_probe(self, h: torch.Tensor, lengths: torch.Tensor, lm: torch.Tensor, y: torch.Tensor,
+                  l2: float) -> None:
+        """Set the head to the L2-regularised logistic regression on the untrained top's features,
+        solved to convergence (a convex fit: the same data gives the same head, whatever the seed)."""
+        feats = self.features(h, lengths, lm).double()
+        w = torch.zeros(feats.shape[1], self.head.out_features, dtype=torch.float64, requires_grad=True)
+        b = torch.zeros(self.head.out_features, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=200, tolerance_grad=1e-9, tolerance_change=1e-12,
+                                line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            with torch.enable_grad():
+                loss = F.cross_entropy(feats @ w + b, y) + l2 * (w**2).sum()
+                loss.backward()  # type: ignore[no-untyped-call]
+            return loss
+
+        opt.step(closure)  # type: ignore[no-untyped-call]
+        self.head.weight.copy_(w.T.float())
+        self.head.bias.copy_(b.float())
 
 
 def finetune_score(model: Any, stoi: dict[str, int], train: Sequence[Example],
@@ -327,6 +363,7 @@ def finetune_score(model: Any, stoi: dict[str, int], train: Sequence[Example],
     h_test, lm_test = _frozen(model, x_test, len_test)
     y_train = torch.tensor([e.label for e in train])
     top = _Classifier(model)
+    top.fit_probe(h_train, len_train, lm_train, y_train, recipe.probe_l2)
     opt = torch.optim.AdamW(top.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     gen = torch.Generator().manual_seed(seed)
     top.train()

@@ -6,8 +6,9 @@ bounds, parameter cap, exact names, shapes, float32, finite, tied head), so no a
 each downstream task (``transfer.TASKS``) the scorer draws fresh labelled examples with the call's seed
 (``transfer.make_examples``), fine-tunes a copy of the model's last block and final norm plus a fresh
 head on the training share with the fixed recipe (``transfer.finetune_score``; the blocks below stay
-frozen) and measures accuracy on the test share; a task's accuracy is the mean over ``finetunes``
-fine-tunings on independent training draws (it halves the recipe's own noise). The formats and the grammar stay in protected/.
+frozen; LP-FT: a linear probe solved to convergence, then a gentle fine-tuning) and measures accuracy
+on the test share; a task's accuracy is the mean over ``finetunes`` fine-tunings on independent
+training draws. The formats and the grammar stay in protected/.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     except checkpoint.CheckpointError as error:
         raise rs.Invalid(f"model.pt rejected: {error}") from None
     seed = int(params["seed"])
-    recipe = transfer.Recipe(epochs=int(params["epochs"]), batch=int(params["batch"]), lr=float(params["lr"]))
+    recipe = transfer.Recipe(epochs=int(params["epochs"]), batch=int(params["batch"]), lr=float(params["lr"]),
+                             probe_l2=float(params["probe_l2"]))
     n_train, n_test = int(params["train_examples"]), int(params["test_examples"])
     repeats = int(params["finetunes"])
     stoi = {w: i for i, w in enumerate(vocab)}

@@ -32,8 +32,8 @@ def test_tasks_by_tag_lists_the_mlrb_counterparts(capsys: pytest.CaptureFixture[
     assert main(["tasks", "--tag", "mlrb", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     names = {r["task"] for r in rows}
-    assert {"babylm_pairs", "compress_model", "train_under_cap", "merge_experts", "formalize_math",
-            "finetune_budget"} <= names
+    assert {"babylm_pairs", "pretrain_transfer", "compress_model", "train_under_cap",
+            "merge_experts", "formalize_math", "finetune_budget"} <= names
     assert "optimize_kernel" not in names and all("mlrb" in r["tags"] for r in rows)
 
 

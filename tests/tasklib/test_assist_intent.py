@@ -24,11 +24,12 @@ SEED = 11  # the scoring seed of these checks (the generator validates on 0)
 def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
-            **over}
+            "warmup_decay": "after", "eval_records": "every_epoch", **over}
 
 
-def _project(want: dict[str, str], lr_decay: float = 0.9) -> dict[str, str]:
-    return intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, random.Random(0))
+def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
+    return intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, random.Random(0),
+                          lr_logged=kind in intent.LR_LOGGED)
 
 
 def _judge(kind: str, want: dict[str, str], files: dict[str, str]) -> dict[str, Any]:
@@ -43,13 +44,16 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "log_lr": _want(log_naming="underscore"),
           "resume": _want(config_style="nested", ckpt_dir="ckpt"),
           "report_test": _want(log_naming="underscore", judged_metric="val_loss", test_once="every_epoch"),
-          "checkpoint_every": _want(config_style="flat", keep_last="keep_all")}
+          "checkpoint_every": _want(config_style="flat", keep_last="keep_all"),
+          "report_best": _want(log_naming="slash", judged_metric="val_loss"),
+          "warmup": _want(config_style="nested", warmup_decay="after"),
+          "eval_every": _want(config_style="flat", eval_records="every_epoch")}
 
 
 @pytest.mark.parametrize("kind", sorted(STYLES))
 def test_the_reference_passes_and_each_alternative_fails_where_its_clue_decides(kind: str) -> None:
     want = STYLES[kind]
-    files = _project(want)
+    files = _project(want, kind=kind)
     ref = _judge(kind, want, {**files, "train.py": intent.implementation(kind, want, want)})
     assert ref["explicit"] and all(ref["implied"].values()) and ref["off_unchanged"], ref
     assert set(ref["implied"]) == set(CHECKS.AT_STAKE[kind])
@@ -68,9 +72,11 @@ def test_the_reference_passes_and_each_alternative_fails_where_its_clue_decides(
 
 
 def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> None:
-    for want in (_want(), _want(log_naming="underscore", config_style="flat", judged_metric="val_loss",
-                                ckpt_dir="ckpt", test_once="every_epoch", keep_last="keep_all")):
-        files = _project(want)
+    for want, kind in ((_want(), None),
+                       (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
+                              test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
+                              eval_records="eval_only"), "warmup")):
+        files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
         for dim in CHECKS.DIMS:
@@ -146,3 +152,55 @@ def test_the_work_of_a_scoring_call_does_not_depend_on_the_intent() -> None:
                 runs = CHECKS.plan(kind, _want(config_style=style, judged_metric=metric), base, SEED, oracle_log)
                 shapes.add(tuple((name, config["epochs"]) for name, config in runs))
         assert len(shapes) == 1, (kind, shapes)
+
+
+# Other reasonable implementations of the intended option (not the reference's arithmetic): the
+# checks of these kinds judge behaviour within tolerances, so each must pass every implied check.
+VARIANTS: dict[str, list[tuple[dict[str, str], str, str]]] = {
+    "warmup": [  # a ramp from zero, full at the warm-up's end, the decay counted from there
+        (_want(warmup_decay="after"),
+         "lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n",
+         "lr = cfg[\"lr\"] * (epoch / epochs if epoch < epochs\n"),
+        # full at the warm-up's last epoch, the decay counted from that epoch
+        (_want(warmup_decay="after"),
+         "lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n"
+         "                              else cfg[\"lr_decay\"] ** (epoch - epochs))",
+         "lr = cfg[\"lr\"] * ((epoch + 1) / epochs if epoch < epochs - 1\n"
+         "                              else cfg[\"lr_decay\"] ** (epoch - epochs + 1))"),
+        # a ramp from zero on the decaying schedule
+        (_want(warmup_decay="from_start"), "lr = lr * (epoch + 1) / epochs", "lr = lr * epoch / epochs")],
+    "eval_every": [  # epochs 0, k, 2k..., the last one not evaluated separately
+        (_want(eval_records="every_epoch"), "(epoch + 1) % every == 0 or epoch == cfg[\"epochs\"] - 1",
+         "epoch % every == 0"),
+        (_want(eval_records="eval_only"), "(epoch + 1) % every == 0 or epoch == cfg[\"epochs\"] - 1",
+         "epoch % every == 0")],
+    "report_best": [  # ties of the best accuracy broken towards the later epoch, the epoch under another name
+        (_want(judged_metric="val_acc", log_naming="underscore"), 'record["val_acc"] > best["val_acc"]',
+         'record["val_acc"] >= best["val_acc"]'),
+        (_want(judged_metric="val_loss", log_naming="slash"), '"best/epoch"', '"best_val/epoch"')],
+}
+
+
+@pytest.mark.parametrize(("kind", "index"), [(k, i) for k, v in sorted(VARIANTS.items()) for i in range(len(v))])
+def test_other_implementations_of_the_intended_option_pass(kind: str, index: int) -> None:
+    want, old, new = VARIANTS[kind][index]
+    files = _project(want, kind=kind)
+    reference = intent.implementation(kind, want, want)
+    assert reference.count(old) == 1, old  # the variant is a real edit of the reference
+    result = _judge(kind, want, {**files, "train.py": reference.replace(old, new)})
+    assert result["explicit"] and all(result["implied"].values()) and result["off_unchanged"], result
+
+
+def test_report_best_cuts_the_run_where_the_two_metrics_disagree() -> None:
+    """The plan's run length: the longest whose best epochs by accuracy and by loss differ, neither
+    being the last (else "the best" and "the last", or the two metrics, would not be told apart)."""
+    acc = [0.5, 0.7, 0.6, 0.6, 0.65, 0.6, 0.75, 0.6]
+    loss = [0.9, 0.8, 0.7, 0.72, 0.71, 0.69, 0.6, 0.65]
+    log = [{"epoch": e, "val/acc": a, "val/loss": x} for e, (a, x) in enumerate(zip(acc, loss, strict=True))]
+    assert CHECKS.best_epochs(log) == {"val_acc": {6}, "val_loss": {6}}  # 8 or 7 epochs: one best epoch
+    assert CHECKS.best_epochs(log[:6]) == {"val_acc": {1}, "val_loss": {5}}  # 6: the loss's best is the last
+    assert CHECKS.best_horizon(log) == 5 and CHECKS.best_epochs(log[:5]) == {"val_acc": {1}, "val_loss": {2}}
+    ties = [{"epoch": e, "val_acc": 0.6 if e in (1, 3) else 0.5, "val_loss": 1 - e / 10} for e in range(6)]
+    assert CHECKS.best_epochs(ties)["val_acc"] == {1, 3}
+    improving = [{"epoch": e, "val/acc": e / 10, "val/loss": 1 - e / 10} for e in range(8)]
+    assert CHECKS.best_horizon(improving) == 8  # none: the whole run (the dimension is not told apart)

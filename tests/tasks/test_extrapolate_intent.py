@@ -17,7 +17,7 @@ from tests.tasks.modules import load_module
 from tests.tasks.scoring import fresh_instances, instance_label, instance_workspace, score_root
 
 TASK = Path(__file__).parents[2] / "src" / "rdbench" / "tasks" / "extrapolate_intent"
-SEED = 0  # the family's default instance: report_test (log naming, judged metric, when the test split is read)
+SEED = 3  # a report_test instance (log naming, judged metric, when the test split is read)
 
 
 @pytest.fixture(scope="module")

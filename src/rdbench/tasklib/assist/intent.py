@@ -6,10 +6,13 @@ A project trains a softmax classifier with numpy on fixed synthetic data (``data
 metric keys written ``val/acc`` or ``val_acc`` (``log_naming``), optional features switched by a
 section ``{"augment": {"enabled": ...}}`` or flat keys ``"augment": ..., "augment_noise": ...``
 (``config_style``), and notes that say how runs are judged, where checkpoints go, whether resumed runs
-must be exact, when the test split is looked at and which checkpoints to keep. Those are the clues.
+must be exact, when the test split is looked at, which checkpoints to keep, where the schedule of a
+warm-up starts and which epochs the log keeps. Those are the clues. The project of a warm-up request
+logs its learning rate every epoch (:data:`LR_LOGGED`), so that the schedule shows in the log.
 
-An implementation of a request is the project's ``train.py`` with code at four places (setup, the
-epoch's record, after the record is logged, the final results), chosen by one option per dimension
+An implementation of a request is the project's ``train.py`` with code at five places (setup, the
+epoch's rate, the epoch's record, after the record is logged, the final results; evaluating every few
+epochs also rewrites the evaluation and logging lines), chosen by one option per dimension
 (``protected/checks.py`` lists them). :func:`clues` reads the options the project's files allow,
 from the files alone; :func:`twin` removes one clue, after which more than one option fits.
 """
@@ -160,6 +163,7 @@ def main():
 #@setup
     for epoch in range({START}, cfg["epochs"]):
         lr = cfg["lr"] * cfg["lr_decay"] ** epoch
+#@rate
         order = rng.permutation(len(x_train))
         total = 0.0
         for start in range(0, len(order), cfg["batch_size"]):
@@ -175,7 +179,7 @@ def main():
             w -= lr * (xb.T @ grad)
             b -= lr * grad.sum(axis=0)
         val_loss, val_acc = evaluate(w, b, splits["val"])
-        record = {"{TL}": total / len(x_train), "{VL}": val_loss, "{VA}": val_acc}
+        record = {"{TL}": total / len(x_train), "{VL}": val_loss, "{VA}": val_acc{LRKEY}}
 #@epoch
         logger.log(epoch, record)
 #@after_log
@@ -203,6 +207,14 @@ NOTES = {
                   "every_epoch": "We plot test metrics next to validation ones: log them every epoch."},
     "keep_last": {"keep_last": "Disk on the cluster is tight: keep only the latest checkpoint of a run.",
                   "keep_all": "Keep every checkpoint a run writes; we look at old ones when a run goes wrong."},
+    "warmup_decay": {"after": "A warm-up delays the schedule: `lr_decay` starts counting when the warm-up ends, "
+                              "from the full rate.",
+                     "from_start": "A warm-up only scales the first epochs' rate down; `lr_decay` still counts "
+                                   "from epoch 0."},
+    "eval_records": {"every_epoch": "The dashboards draw one point per epoch: log every epoch, with whatever was "
+                                    "measured in it.",
+                     "eval_only": "The dashboards join training and validation numbers on the epoch: log only the "
+                                  "epochs that were evaluated."},
 }
 NOTE_DIMS = tuple(NOTES)
 FILLER = ["Runs live in `runs/<name>/`; `out_dir` in the config says where.",
@@ -258,12 +270,16 @@ def _switch(kind: str, style: str, params: tuple[tuple[str, int], ...]) -> str:
     return "\n".join(lines)
 
 
-def implementation(kind: str | None, style: dict[str, str], options: dict[str, str]) -> str:
+def implementation(kind: str | None, style: dict[str, str], options: dict[str, str],
+                   lr_logged: bool | None = None) -> str:
     """The project's train.py with request ``kind`` implemented by ``options`` (None: the project as it
-    is). ``style`` holds the project's own log naming and config style (the code around the feature)."""
+    is). ``style`` holds the project's own log naming and config style (the code around the feature);
+    ``lr_logged``: whether the project's epoch record carries the learning rate (None: where the
+    kind's project does, :data:`LR_LOGGED`)."""
     names = keys(style["log_naming"])
-    code = {"setup": "", "epoch": "", "after_log": "", "final": ""}
+    code = {"setup": "", "rate": "", "epoch": "", "after_log": "", "final": ""}
     start = "0"
+    edits: list[tuple[str, str]] = []  # (line, replacement) in the finished text: kinds that change the loop
     if kind == "early_stopping":
         code["setup"] = _switch(kind, options["config_style"], (("patience", 3),)) + "\n    best, best_epoch = None, 0"
         metric = names["val_acc"] if options["judged_metric"] == "val_acc" else names["val_loss"]
@@ -310,14 +326,49 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
         code["final"] = f'    final["{test}"] = evaluate(w, b, splits["test"])[{index}]'
         if options["test_once"] == "every_epoch":
             code["epoch"] = f'        record["{test}"] = evaluate(w, b, splits["test"])[{index}]'
+    elif kind == "report_best":
+        metric = names["val_acc"] if options["judged_metric"] == "val_acc" else names["val_loss"]
+        better = ">" if options["judged_metric"] == "val_acc" else "<"
+        epoch_key = {"slash": "best/epoch", "underscore": "best_epoch"}.get(options["log_naming"], "best_epoch")
+        code["setup"] = "    best = None"
+        code["after_log"] = (f'        if best is None or record["{metric}"] {better} best["{metric}"]:\n'
+                             "            best = dict(record, epoch=epoch)")
+        code["final"] = (f'    final = {{"{names["val_loss"]}": best["{names["val_loss"]}"], '
+                         f'"{names["val_acc"]}": best["{names["val_acc"]}"], "{epoch_key}": best["epoch"]}}')
+    elif kind == "warmup":
+        code["setup"] = _switch(kind, options["config_style"], (("epochs", 3),))
+        if options["warmup_decay"] == "after":  # up to the full rate at the end of the warm-up, then decay
+            code["rate"] = ("        if enabled:\n"
+                            '            lr = cfg["lr"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n'
+                            '                              else cfg["lr_decay"] ** (epoch - epochs))')
+        else:  # the scheduled rate, scaled down in the first epochs
+            code["rate"] = "        if enabled and epoch < epochs:\n            lr = lr * (epoch + 1) / epochs"
+    elif kind == "eval_every":
+        code["setup"] = _switch(kind, options["config_style"], (("every", 3),))
+        edits.append(('        val_loss, val_acc = evaluate(w, b, splits["val"])\n',
+                      '        evaluated = not enabled or (epoch + 1) % every == 0 or epoch == cfg["epochs"] - 1\n'
+                      '        if evaluated:\n            val_loss, val_acc = evaluate(w, b, splits["val"])\n'))
+        edits.append((f'        record = {{"{names["train_loss"]}": total / len(x_train), "{names["val_loss"]}": val_loss, '
+                      f'"{names["val_acc"]}": val_acc}}\n',
+                      f'        record = {{"{names["train_loss"]}": total / len(x_train)}}\n'
+                      f'        if evaluated:\n            record.update({{"{names["val_loss"]}": val_loss, '
+                      f'"{names["val_acc"]}": val_acc}})\n'))
+        if options["eval_records"] == "eval_only":
+            edits.append(("        logger.log(epoch, record)\n",
+                          "        if evaluated:\n            logger.log(epoch, record)\n"))
     elif kind == "oracle":  # the scorer's yardstick: the project, with both test metrics in the results
         code["final"] = ('    final["_oracle_test_loss"], final["_oracle_test_acc"] = '
                          'evaluate(w, b, splits["test"])')
+    logs_lr = kind in LR_LOGGED if lr_logged is None else lr_logged
     text = TRAIN.replace("{AUGMENT}", _augment(style["config_style"])).replace("{START}", start)
+    text = text.replace("{LRKEY}", f', "{names["train_lr"]}": lr' if logs_lr else "")
     for slot, name in (("{TL}", "train_loss"), ("{VL}", "val_loss"), ("{VA}", "val_acc")):
         text = text.replace(slot, names[name])
     for slot, snippet in code.items():
         text = text.replace(f"#@{slot}\n", snippet + "\n" if snippet else "")
+    for line, replacement in edits:
+        assert text.count(line) == 1, line
+        text = text.replace(line, replacement)
     return text
 
 
@@ -328,12 +379,14 @@ def notes(clues: dict[str, str], rng: random.Random) -> str:
     return "# Notes\n\n" + "".join(f"- {line}\n" for line in ordered)
 
 
-def project(style: dict[str, str], note_clues: dict[str, str], lr_decay: float, rng: random.Random) -> dict[str, str]:
-    """The project's files (relative path -> text) before the request."""
+def project(style: dict[str, str], note_clues: dict[str, str], lr_decay: float, rng: random.Random,
+            lr_logged: bool = False) -> dict[str, str]:
+    """The project's files (relative path -> text) before the request (``lr_logged``: the epoch record
+    carries the learning rate, as the projects of :data:`LR_LOGGED` kinds do)."""
     names = keys(style["log_naming"])
     tests = TESTS.replace("{KEYS}", "{" + ", ".join(json.dumps(names[k]) for k in ("train_loss", "val_loss",
                                                                                      "val_acc")) + "}")
-    return {"train.py": implementation(None, style, {}), "data.py": DATA, "logger.py": LOGGER,
+    return {"train.py": implementation(None, style, {}, lr_logged), "data.py": DATA, "logger.py": LOGGER,
             "tests/test_project.py": tests.replace("{ACC}", json.dumps(names["val_acc"])),
             "config.json": json.dumps(base_config(style, lr_decay), indent=1) + "\n", "README.md": README,
             "NOTES.md": notes(note_clues, rng)}
@@ -369,7 +422,7 @@ def twin(files: dict[str, str], dim: str) -> dict[str, str]:
     elif dim == "log_naming":
         names = [m for m in re.findall(r'"([^"]+)":', re.search(r"record = \{(.*)\}", files["train.py"]).group(1))]  # type: ignore[union-attr]
         text = files["train.py"]
-        for name, bare in zip(names, ("loss", "valloss", "accuracy"), strict=True):
+        for name, bare in zip(names, ("loss", "valloss", "accuracy", "lr"), strict=False):
             text = text.replace(f'"{name}"', f'"{bare}"')
         out["train.py"] = text
     elif dim == "lr_value":
@@ -436,7 +489,12 @@ REQUESTS = {
     "resume": '"let me resume a run from its checkpoint" (config option `resume`)',
     "report_test": '"also report how the final model does on the test split"',
     "checkpoint_every": '"save a checkpoint every few epochs" (config option `checkpoint_every`, with an `every`)',
+    "report_best": '"make results.json report the best epoch (which one, and its validation numbers), not the last"',
+    "warmup": '"add a learning-rate warm-up" (config option `warmup`, with its length in `epochs`)',
+    "eval_every": '"only evaluate on the validation split every few epochs" (config option `eval_every`, with an '
+                  '`every`)',
 }
+LR_LOGGED = ("warmup",)  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
 TEXTBOOK: dict[str, dict[str, str]] = {
     # what a tutorial does without looking at the project: flat switches, validation loss, a bare
     # "lr" key with the configured rate, a checkpoint file in the output folder, weights only, all files
@@ -445,4 +503,9 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     "resume": {"config_style": "flat", "ckpt_dir": ".", "exact_resume": "weights_only"},
     "report_test": {"log_naming": "bare", "judged_metric": "val_acc", "test_once": "end_only"},
     "checkpoint_every": {"config_style": "flat", "ckpt_dir": ".", "keep_last": "keep_all"},
+    # the best accuracy (as in the classic ImageNet example) under a "best_epoch" key; a linear ramp
+    # multiplying the existing schedule; the epochs that were not evaluated skipped in the log
+    "report_best": {"log_naming": "bare", "judged_metric": "val_acc"},
+    "warmup": {"config_style": "flat", "warmup_decay": "from_start"},
+    "eval_every": {"config_style": "flat", "eval_records": "eval_only"},
 }

@@ -49,7 +49,7 @@ def judge_local(checks: ModuleType, kind: str, want: dict[str, str], files: dict
 def oracle_of(checks: ModuleType, kind: str, files: dict[str, str], want: dict[str, str],
               base: dict[str, Any], seed: int) -> dict[str, Any]:
     """The oracle's outputs on ``seed``."""
-    oracle_files = {**files, "train.py": intent.implementation("oracle", want, want)}
+    oracle_files = {**files, "train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED)}
     out: dict[str, Any] = intent.run_local(oracle_files, checks.oracle_runs(kind, base, seed))["oracle"]
     return out
 
@@ -91,6 +91,7 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
             "judged_metric": rng.choice(["val_acc", "val_loss"]), "ckpt_dir": rng.choice(["checkpoints", "ckpt"]),
             "exact_resume": "exact", "lr_value": "scheduled",  # always planted: the notes and the schedule
             "test_once": rng.choice(["end_only", "every_epoch"]), "keep_last": rng.choice(["keep_last", "keep_all"])}
+    want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]))
     return kind, want
 
 
@@ -105,7 +106,8 @@ def build(seed: int) -> dict[str, Any]:
             rejected.append(f"{kind}: the intent is the textbook's")
             continue
         lr_decay = rng.choice([0.8, 0.85, 0.9])
-        files = intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, rng)
+        files = intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, rng,
+                               lr_logged=kind in intent.LR_LOGGED)
         reference = {**files, "train.py": intent.implementation(kind, want, want)}
         if kind in checks.SWITCHED:  # the reference writes the new option into the config, switched off
             config = json.loads(files["config.json"])
@@ -137,7 +139,7 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     for path in ("train.py", "config.json"):
         if inst["reference"][path] != files[path]:
             (out / "reference" / path).write_text(inst["reference"][path])
-    oracle = {"train.py": intent.implementation("oracle", want, want), "data.py": files["data.py"],
+    oracle = {"train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED), "data.py": files["data.py"],
               "logger.py": files["logger.py"]}
     for path, text in oracle.items():
         (out / "protected" / "oracle" / path).write_text(text)

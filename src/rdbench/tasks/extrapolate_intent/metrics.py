@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 DIMS = ("config_style", "judged_metric", "log_naming", "ckpt_dir", "exact_resume", "lr_value", "test_once",
-        "keep_last")
+        "keep_last", "warmup_decay", "eval_records")
 
 
 def metrics(results: list[dict[str, Any]]) -> dict[str, float]:

@@ -24,7 +24,7 @@ SEED = 11  # the scoring seed of these checks (the generator validates on 0)
 def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
-            "warmup_decay": "after", "eval_records": "every_epoch", **over}
+            "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", **over}
 
 
 def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
@@ -47,7 +47,9 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "checkpoint_every": _want(config_style="flat", keep_last="keep_all"),
           "report_best": _want(log_naming="slash", judged_metric="val_loss"),
           "warmup": _want(config_style="nested", warmup_decay="after"),
-          "eval_every": _want(config_style="flat", eval_records="every_epoch")}
+          "eval_every": _want(config_style="flat", eval_records="every_epoch"),
+          "log_progress": _want(log_naming="underscore", progress_unit="examples"),
+          "best_so_far": _want(log_naming="slash", judged_metric="val_acc")}
 
 
 @pytest.mark.parametrize("kind", sorted(STYLES))
@@ -75,7 +77,7 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
     for want, kind in ((_want(), None),
                        (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
-                              eval_records="eval_only"), "warmup")):
+                              eval_records="eval_only", progress_unit="steps"), "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
@@ -156,39 +158,67 @@ def test_the_work_of_a_scoring_call_does_not_depend_on_the_intent() -> None:
 
 # Other reasonable implementations of the intended option (not the reference's arithmetic): the
 # checks of these kinds judge behaviour within tolerances, so each must pass every implied check.
-VARIANTS: dict[str, list[tuple[dict[str, str], str, str]]] = {
+# Each variant: the intent and its edits (line of the reference -> replacement).
+VARIANTS: dict[str, list[tuple[dict[str, str], list[tuple[str, str]]]]] = {
     "warmup": [  # a ramp from zero, full at the warm-up's end, the decay counted from there
-        (_want(warmup_decay="after"),
-         "lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n",
-         "lr = cfg[\"lr\"] * (epoch / epochs if epoch < epochs\n"),
+        (_want(warmup_decay="after"), [("lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n",
+                                        "lr = cfg[\"lr\"] * (epoch / epochs if epoch < epochs\n")]),
         # full at the warm-up's last epoch, the decay counted from that epoch
-        (_want(warmup_decay="after"),
-         "lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n"
-         "                              else cfg[\"lr_decay\"] ** (epoch - epochs))",
-         "lr = cfg[\"lr\"] * ((epoch + 1) / epochs if epoch < epochs - 1\n"
-         "                              else cfg[\"lr_decay\"] ** (epoch - epochs + 1))"),
+        (_want(warmup_decay="after"), [("lr = cfg[\"lr\"] * ((epoch + 1) / (epochs + 1) if epoch < epochs\n"
+                                        "                              else cfg[\"lr_decay\"] ** (epoch - epochs))",
+                                        "lr = cfg[\"lr\"] * ((epoch + 1) / epochs if epoch < epochs - 1\n"
+                                        "                              else cfg[\"lr_decay\"] ** (epoch - epochs + 1))")]),
         # a ramp from zero on the decaying schedule
-        (_want(warmup_decay="from_start"), "lr = lr * (epoch + 1) / epochs", "lr = lr * epoch / epochs")],
+        (_want(warmup_decay="from_start"), [("lr = lr * (epoch + 1) / epochs", "lr = lr * epoch / epochs")])],
     "eval_every": [  # epochs 0, k, 2k..., the last one not evaluated separately
-        (_want(eval_records="every_epoch"), "(epoch + 1) % every == 0 or epoch == cfg[\"epochs\"] - 1",
-         "epoch % every == 0"),
-        (_want(eval_records="eval_only"), "(epoch + 1) % every == 0 or epoch == cfg[\"epochs\"] - 1",
-         "epoch % every == 0")],
+        (_want(eval_records=records), [("(epoch + 1) % every == 0 or epoch == cfg[\"epochs\"] - 1", "epoch % every == 0")])
+        for records in ("every_epoch", "eval_only")],
     "report_best": [  # ties of the best accuracy broken towards the later epoch, the epoch under another name
-        (_want(judged_metric="val_acc", log_naming="underscore"), 'record["val_acc"] > best["val_acc"]',
-         'record["val_acc"] >= best["val_acc"]'),
-        (_want(judged_metric="val_loss", log_naming="slash"), '"best/epoch"', '"best_val/epoch"')],
+        (_want(judged_metric="val_acc", log_naming="underscore"),
+         [('record["val_acc"] > best["val_acc"]', 'record["val_acc"] >= best["val_acc"]')]),
+        (_want(judged_metric="val_loss", log_naming="slash"), [('"best/epoch"', '"best_val/epoch"')])],
+    "log_progress": [  # examples counted at the epoch's start; steps counted in the batch loop
+        (_want(progress_unit="examples"), [('        seen += len(x_train)\n        record["train/examples"] = seen\n',
+                                            '        record["progress/examples"] = seen\n        seen += len(x_train)\n')]),
+        (_want(progress_unit="steps", log_naming="underscore"),
+         [('        seen += -(-len(x_train) // cfg["batch_size"])\n', ""),
+          ("            b -= lr * grad.sum(axis=0)\n", "            b -= lr * grad.sum(axis=0)\n            seen += 1\n")])],
+    "best_so_far": [  # another key, the running best kept with a comparison
+        (_want(judged_metric="val_loss", log_naming="underscore"),
+         [('        best = record["val_loss"] if best is None else min(best, record["val_loss"])\n'
+           '        record["val_best_loss"] = best\n',
+           '        if best is None or record["val_loss"] < best:\n            best = record["val_loss"]\n'
+           '        record["best_val_loss"] = best\n')])],
 }
 
 
 @pytest.mark.parametrize(("kind", "index"), [(k, i) for k, v in sorted(VARIANTS.items()) for i in range(len(v))])
 def test_other_implementations_of_the_intended_option_pass(kind: str, index: int) -> None:
-    want, old, new = VARIANTS[kind][index]
+    want, edits = VARIANTS[kind][index]
     files = _project(want, kind=kind)
-    reference = intent.implementation(kind, want, want)
-    assert reference.count(old) == 1, old  # the variant is a real edit of the reference
-    result = _judge(kind, want, {**files, "train.py": reference.replace(old, new)})
+    text = intent.implementation(kind, want, want)
+    for old, new in edits:
+        assert text.count(old) == 1, old  # the variant is a real edit of the reference
+        text = text.replace(old, new)
+    result = _judge(kind, want, {**files, "train.py": text})
     assert result["explicit"] and all(result["implied"].values()) and result["off_unchanged"], result
+
+
+def test_hedged_counts_and_running_bests_are_not_rewarded() -> None:
+    want = _want(log_naming="slash", judged_metric="val_acc", progress_unit="steps")
+    files = _project(want)
+    both = intent.implementation("best_so_far", want, want).replace(
+        '        record["val/best_acc"] = best\n',
+        '        record["val/best_acc"] = best\n        record["val/best_loss"] = min(r["val/loss"] for r in seen)\n')
+    both = both.replace("    best = None\n", "    best = None\n    seen = []\n").replace(
+        '        best = record["val/acc"]', '        seen.append(dict(record))\n        best = record["val/acc"]')
+    result = _judge("best_so_far", want, {**files, "train.py": both})
+    assert result["explicit"] and result["implied"] == {"log_naming": False, "judged_metric": False}, result
+    counts = intent.implementation("log_progress", want, want).replace(
+        '        record["train/steps"] = seen\n', '        record["train/steps"] = seen\n'
+        '        record["train/examples"] = seen * cfg["batch_size"]\n')
+    result = _judge("log_progress", want, {**files, "train.py": counts})
+    assert result["explicit"] and result["implied"] == {"log_naming": False, "progress_unit": False}, result
 
 
 def test_report_best_cuts_the_run_where_the_two_metrics_disagree() -> None:

@@ -7,7 +7,7 @@ metric keys written ``val/acc`` or ``val_acc`` (``log_naming``), optional featur
 section ``{"augment": {"enabled": ...}}`` or flat keys ``"augment": ..., "augment_noise": ...``
 (``config_style``), and notes that say how runs are judged, where checkpoints go, whether resumed runs
 must be exact, when the test split is looked at, which checkpoints to keep, where the schedule of a
-warm-up starts and which epochs the log keeps. Those are the clues. The project of a warm-up request
+warm-up starts, which epochs the log keeps and what curves are plotted against. Those are the clues. The project of a warm-up request
 logs its learning rate every epoch (:data:`LR_LOGGED`), so that the schedule shows in the log.
 
 An implementation of a request is the project's ``train.py`` with code at five places (setup, the
@@ -215,6 +215,9 @@ NOTES = {
                                     "measured in it.",
                      "eval_only": "The dashboards join training and validation numbers on the epoch: log only the "
                                   "epochs that were evaluated."},
+    "progress_unit": {"examples": "Curves are plotted against the number of examples seen, never steps (batch sizes "
+                                  "differ between runs).",
+                      "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
 }
 NOTE_DIMS = tuple(NOTES)
 FILLER = ["Runs live in `runs/<name>/`; `out_dir` in the config says where.",
@@ -356,6 +359,21 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
         if options["eval_records"] == "eval_only":
             edits.append(("        logger.log(epoch, record)\n",
                           "        if evaluated:\n            logger.log(epoch, record)\n"))
+    elif kind == "log_progress":
+        unit = options["progress_unit"]
+        key = {"slash": f"train/{unit}", "underscore": f"train_{unit}"}.get(options["log_naming"], unit[:-1])
+        per_epoch = "len(x_train)" if unit == "examples" else '-(-len(x_train) // cfg["batch_size"])'
+        code["setup"] = "    seen = 0"
+        code["epoch"] = f'        seen += {per_epoch}\n        record["{key}"] = seen'
+    elif kind == "best_so_far":
+        metric = names["val_acc"] if options["judged_metric"] == "val_acc" else names["val_loss"]
+        pick = "max" if options["judged_metric"] == "val_acc" else "min"
+        short = options["judged_metric"][4:]
+        key = {"slash": f"val/best_{short}", "underscore": f"val_best_{short}"}.get(options["log_naming"],
+                                                                                  f"best_{short}")
+        code["setup"] = "    best = None"
+        code["epoch"] = (f'        best = record["{metric}"] if best is None else {pick}(best, record["{metric}"])\n'
+                         f'        record["{key}"] = best')
     elif kind == "oracle":  # the scorer's yardstick: the project, with both test metrics in the results
         code["final"] = ('    final["_oracle_test_loss"], final["_oracle_test_acc"] = '
                          'evaluate(w, b, splits["test"])')
@@ -493,6 +511,8 @@ REQUESTS = {
     "warmup": '"add a learning-rate warm-up" (config option `warmup`, with its length in `epochs`)',
     "eval_every": '"only evaluate on the validation split every few epochs" (config option `eval_every`, with an '
                   '`every`)',
+    "log_progress": '"also log how much training each record has seen, so that runs can be lined up"',
+    "best_so_far": '"also log the best validation score so far in every record"',
 }
 LR_LOGGED = ("warmup",)  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
 TEXTBOOK: dict[str, dict[str, str]] = {
@@ -508,4 +528,7 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     "report_best": {"log_naming": "bare", "judged_metric": "val_acc"},
     "warmup": {"config_style": "flat", "warmup_decay": "from_start"},
     "eval_every": {"config_style": "flat", "eval_records": "eval_only"},
+    # a bare "step" counter; a bare "best_acc" (as in the classic ImageNet example)
+    "log_progress": {"log_naming": "bare", "progress_unit": "steps"},
+    "best_so_far": {"log_naming": "bare", "judged_metric": "val_acc"},
 }

@@ -91,7 +91,8 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
             "judged_metric": rng.choice(["val_acc", "val_loss"]), "ckpt_dir": rng.choice(["checkpoints", "ckpt"]),
             "exact_resume": "exact", "lr_value": "scheduled",  # always planted: the notes and the schedule
             "test_once": rng.choice(["end_only", "every_epoch"]), "keep_last": rng.choice(["keep_last", "keep_all"])}
-    want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]))
+    want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]),
+                progress_unit=rng.choice(["examples", "steps"]))
     return kind, want
 
 

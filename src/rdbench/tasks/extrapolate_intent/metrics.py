@@ -9,7 +9,8 @@ import math
 from typing import Any
 
 DIMS = ("config_style", "judged_metric", "log_naming", "ckpt_dir", "exact_resume", "lr_value", "test_once",
-        "keep_last", "warmup_decay", "eval_records")
+        "keep_last", "warmup_decay", "eval_records",
+        "progress_unit")
 
 
 def metrics(results: list[dict[str, Any]]) -> dict[str, float]:

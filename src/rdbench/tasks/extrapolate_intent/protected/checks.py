@@ -21,11 +21,14 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | report_best | results.json holds a best epoch (by a validation metric) and its validation numbers | log_naming (the epoch's key); judged_metric |
 | warmup | the logged rate starts below the configured one, training changes, and then follows a decaying schedule | config_style; warmup_decay: after, from_start |
 | eval_every | validation numbers are logged on a regular subset of the epochs only, unchanged | config_style; eval_records: every_epoch, eval_only |
+| log_progress | every record carries a running count of the training done (steps or examples) | log_naming; progress_unit: examples, steps |
+| best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
 
-The checks of the last three judge behaviour within tolerances, not a formula: any ramp of the warm-up
+The checks of report_best, warmup and eval_every judge behaviour within tolerances, not a formula: any ramp of the warm-up
 (linear from zero or not, ending at the last warm-up epoch or the one after it), ties of the best
 accuracy broken either way, evaluation on epochs k-1, 2k-1... or 0, k, 2k... (with or without the
-last epoch) all pass, so that the check judges the intent and not the arithmetic.
+last epoch) all pass, so that the check judges the intent and not the arithmetic; a count of the
+training done may be taken at the end of an epoch or at its start.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import re
 from typing import Any
 
 KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every", "report_best", "warmup",
-         "eval_every")
+         "eval_every", "log_progress", "best_so_far")
 DIMS: dict[str, tuple[str, ...]] = {
     "config_style": ("nested", "flat"),
     "judged_metric": ("val_acc", "val_loss"),
@@ -48,6 +51,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "keep_last": ("keep_last", "keep_all"),
     "warmup_decay": ("after", "from_start"),
     "eval_records": ("every_epoch", "eval_only"),
+    "progress_unit": ("examples", "steps"),
 }
 AT_STAKE: dict[str, tuple[str, ...]] = {
     "early_stopping": ("config_style", "judged_metric"),
@@ -58,13 +62,17 @@ AT_STAKE: dict[str, tuple[str, ...]] = {
     "report_best": ("log_naming", "judged_metric"),
     "warmup": ("config_style", "warmup_decay"),
     "eval_every": ("config_style", "eval_records"),
+    "log_progress": ("log_naming", "progress_unit"),
+    "best_so_far": ("log_naming", "judged_metric"),
 }
 PARAMS: dict[str, dict[str, int]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
                                      "resume": {}, "log_lr": {}, "report_test": {}, "report_best": {},
-                                     "warmup": {"epochs": 3}, "eval_every": {"every": 3}}
+                                     "warmup": {"epochs": 3}, "eval_every": {"every": 3}, "log_progress": {},
+                                     "best_so_far": {}}
 SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every")  # the config turns them on and off
 EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7,
-          "report_best": 24, "warmup": 8, "eval_every": 8}
+          "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10}
+PROGRESS_BATCH = 25  # log_progress: a batch size that divides the 500 training rows (no partial batch to count)
 MIN_BEST_EPOCHS = 5  # report_best: the shortest run the plan cuts the oracle's to (see best_horizon)
 INTERRUPT_AT = 4  # resume: the first run stops after this many epochs
 OWN_OUTPUTS = ("log.jsonl", "results.json")
@@ -126,6 +134,8 @@ def plan(kind: str, intent: dict[str, str], base: dict[str, Any], seed: int,
         # on a flat rate the curves keep moving, so that the best epochs by accuracy and by loss differ
         # on ~97% of seeds (~85% under the project's decay: measured on 80 seeds)
         add("on", epochs=best_horizon(oracle_log) if oracle_log is not None else EPOCHS[kind], lr_decay=1.0)
+    elif kind == "log_progress":
+        add("on", batch_size=PROGRESS_BATCH)
     else:
         add("on")
     return runs
@@ -193,6 +203,23 @@ def best_horizon(oracle_log: list[dict[str, Any]]) -> int:
         if not best["val_acc"] & best["val_loss"] and epochs - 1 not in best["val_acc"] | best["val_loss"]:
             return epochs
     return len(oracle_log)
+
+
+def _new_series(log: list[dict[str, Any]], known: list[str]) -> dict[str, list[float]]:
+    """The keys a log's records add to the project's own (all numbers, in every record), with their values."""
+    added = [k for k in (log[0] if log else {}) if k not in ("epoch", *known)]
+    out = {}
+    for key in added:
+        values = [r.get(key) for r in log]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            out[key] = [float(v) for v in values]  # type: ignore[arg-type]
+    return out
+
+
+def _named(key: str, naming: str) -> bool:
+    """Whether a new key follows the project's naming: a slash (train/steps) or, without one, an
+    underscore (train_steps); a bare word follows neither."""
+    return "/" in key if naming == "slash" else "_" in key and "/" not in key
 
 
 def _same(a: dict[str, Any], b: dict[str, Any], names: list[str]) -> bool:
@@ -398,6 +425,28 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         implied["config_style"] = kept["on"] is not None and off_ok
         implied["eval_records"] = intent["eval_records"] in kept.values()
         notes.append(f"epochs logged: {kept}")
+    elif kind in ("log_progress", "best_so_far"):
+        log = outputs.get("on", {}).get("log") or []
+        off_ok = _same_log(log, olog, base_names)
+        series = _new_series(log, base_names) if off_ok else {}
+        if kind == "log_progress":
+            rows = 500  # the project's training split
+            per_epoch = {"examples": rows, "steps": rows // PROGRESS_BATCH}
+            expected = {f"{unit}@{end}": [float(n * (e + end)) for e in range(len(log))]
+                        for unit, n in per_epoch.items() for end in (1, 0)}  # counted at the epoch's end or start
+        else:
+            acc, loss = [float(r[names["val_acc"]]) for r in log], [float(r[names["val_loss"]]) for r in log]
+            expected = {"val_acc@": [max(acc[:e + 1]) for e in range(len(log))],
+                        "val_loss@": [min(loss[:e + 1]) for e in range(len(log))]}
+        matched = {key: {option.split("@")[0] for option, want in expected.items()
+                         if all(math.isclose(v, w, rel_tol=TOL, abs_tol=TOL) for v, w in zip(values, want, strict=True))}
+                   for key, values in series.items()}
+        matched = {key: options for key, options in matched.items() if options}
+        explicit = bool(matched)
+        dim = "progress_unit" if kind == "log_progress" else "judged_metric"
+        implied[dim] = explicit and set().union(*matched.values()) == {intent[dim]}
+        implied["log_naming"] = explicit and len(series) == 1 and _named(next(iter(series)), intent["log_naming"])
+        notes.append(f"added keys matched: {matched}")
     return {"explicit": explicit, "implied": implied, "off_unchanged": off_ok, "notes": notes}
 
 

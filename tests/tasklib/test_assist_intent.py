@@ -50,11 +50,14 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "eval_every": _want(config_style="flat", eval_records="every_epoch"),
           "log_progress": _want(log_naming="underscore", progress_unit="examples"),
           "best_so_far": _want(log_naming="slash", judged_metric="val_acc")}
+# and the other option of the dimensions whose option was once always the same
+CASES = [*((kind, want) for kind, want in sorted(STYLES.items())),
+         ("resume", _want(config_style="flat", ckpt_dir="checkpoints", exact_resume="weights_only")),
+         ("log_lr", _want(log_naming="slash", lr_value="base"))]
 
 
-@pytest.mark.parametrize("kind", sorted(STYLES))
-def test_the_reference_passes_and_each_alternative_fails_where_its_clue_decides(kind: str) -> None:
-    want = STYLES[kind]
+@pytest.mark.parametrize(("kind", "want"), CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)])
+def test_the_reference_passes_and_each_alternative_fails_where_its_clue_decides(kind: str, want: dict[str, str]) -> None:
     files = _project(want, kind=kind)
     ref = _judge(kind, want, {**files, "train.py": intent.implementation(kind, want, want)})
     assert ref["explicit"] and all(ref["implied"].values()) and ref["off_unchanged"], ref
@@ -77,7 +80,8 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
     for want, kind in ((_want(), None),
                        (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
-                              eval_records="eval_only", progress_unit="steps"), "warmup")):
+                              eval_records="eval_only", progress_unit="steps", exact_resume="weights_only",
+                              lr_value="base"), "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read

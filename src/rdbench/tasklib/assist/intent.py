@@ -202,7 +202,9 @@ NOTES = {
                  "ckpt": "Checkpoints go in `<out_dir>/ckpt/`, next to the run's log."},
     "exact_resume": {"exact": "A resumed run must reproduce the uninterrupted run exactly (same numbers, same "
                               "batches), or we cannot compare it with the others.",
-                     "weights_only": ""},
+                     "weights_only": "A resumed run restores the weights and the epoch only and draws its batches "
+                                     "afresh (replaying the crashed run's batch order would hit the same bad batch "
+                                     "again)."},
     "test_once": {"end_only": "The test split is looked at once, at the end of a run, never during training.",
                   "every_epoch": "We plot test metrics next to validation ones: log them every epoch."},
     "keep_last": {"keep_last": "Disk on the cluster is tight: keep only the latest checkpoint of a run.",
@@ -220,6 +222,9 @@ NOTES = {
                       "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
 }
 NOTE_DIMS = tuple(NOTES)
+# the rate logged: the schedule's (the config's `lr_decay` below 1 says the rate changes) unless the
+# notes say that the lab logs the configured rate
+BASE_RATE_NOTE = "In our logs a learning rate is always the configured base rate (the analysis derives the schedule)."
 FILLER = ["Runs live in `runs/<name>/`; `out_dir` in the config says where.",
           "The data are synthetic and fixed by `data_seed`; `seed` sets initialisation and batch order.",
           "`lr` decays by `lr_decay` every epoch.",
@@ -390,9 +395,10 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
     return text
 
 
-def notes(clues: dict[str, str], rng: random.Random) -> str:
-    """NOTES.md with a sentence per clue in ``clues`` (dimension -> option), among the filler."""
-    ordered = [*FILLER, *(NOTES[dim][option] for dim, option in clues.items() if NOTES[dim][option])]
+def notes(clues: dict[str, str], rng: random.Random, extra: tuple[str, ...] = ()) -> str:
+    """NOTES.md with a sentence per clue in ``clues`` (dimension -> option) and the ``extra`` ones,
+    among the filler."""
+    ordered = [*FILLER, *(NOTES[dim][option] for dim, option in clues.items() if NOTES[dim][option]), *extra]
     rng.shuffle(ordered)
     return "# Notes\n\n" + "".join(f"- {line}\n" for line in ordered)
 
@@ -407,7 +413,7 @@ def project(style: dict[str, str], note_clues: dict[str, str], lr_decay: float, 
     return {"train.py": implementation(None, style, {}, lr_logged), "data.py": DATA, "logger.py": LOGGER,
             "tests/test_project.py": tests.replace("{ACC}", json.dumps(names["val_acc"])),
             "config.json": json.dumps(base_config(style, lr_decay), indent=1) + "\n", "README.md": README,
-            "NOTES.md": notes(note_clues, rng)}
+            "NOTES.md": notes(note_clues, rng, (BASE_RATE_NOTE,) if style.get("lr_value") == "base" else ())}
 
 
 def clues(files: dict[str, str]) -> dict[str, set[str]]:
@@ -421,7 +427,8 @@ def clues(files: dict[str, str]) -> dict[str, set[str]]:
     logged = re.findall(r'"([^"]+)":', record.group(1)) if record else []
     found["log_naming"] = {"slash"} if any("/" in k for k in logged) else \
         {"underscore"} if any("_" in k for k in logged) else {"slash", "underscore"}
-    found["lr_value"] = {"scheduled"} if float(config.get("lr_decay", 1.0)) != 1.0 else {"scheduled", "base"}
+    found["lr_value"] = {"base"} if BASE_RATE_NOTE in files["NOTES.md"] else \
+        {"scheduled"} if float(config.get("lr_decay", 1.0)) != 1.0 else {"scheduled", "base"}
     text = files["NOTES.md"]
     for dim in NOTE_DIMS:
         said = {option for option, line in NOTES[dim].items() if line and line in text}
@@ -443,10 +450,11 @@ def twin(files: dict[str, str], dim: str) -> dict[str, str]:
         for name, bare in zip(names, ("loss", "valloss", "accuracy", "lr"), strict=False):
             text = text.replace(f'"{name}"', f'"{bare}"')
         out["train.py"] = text
-    elif dim == "lr_value":
+    elif dim == "lr_value":  # both of its clues: the decaying schedule and the note on logged rates
         config = json.loads(files["config.json"])
         config["lr_decay"] = 1.0
         out["config.json"] = json.dumps(config, indent=1) + "\n"
+        out["NOTES.md"] = files["NOTES.md"].replace(f"- {BASE_RATE_NOTE}\n", "")
     else:
         text = files["NOTES.md"]
         for line in NOTES[dim].values():

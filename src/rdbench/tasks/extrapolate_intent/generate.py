@@ -89,7 +89,7 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
     kind = rng.choice(checks.KINDS)
     want = {"log_naming": rng.choice(["slash", "underscore"]), "config_style": rng.choice(["nested", "flat"]),
             "judged_metric": rng.choice(["val_acc", "val_loss"]), "ckpt_dir": rng.choice(["checkpoints", "ckpt"]),
-            "exact_resume": "exact", "lr_value": "scheduled",  # always planted: the notes and the schedule
+            "exact_resume": rng.choice(["exact", "weights_only"]), "lr_value": rng.choice(["scheduled", "base"]),
             "test_once": rng.choice(["end_only", "every_epoch"]), "keep_last": rng.choice(["keep_last", "keep_all"])}
     want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]),
                 progress_unit=rng.choice(["examples", "steps"]))
@@ -149,6 +149,8 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
                    "where": CLUE_WHERE.get(dim, "NOTES.md"),
                    "clue": intent.NOTES[dim][want[dim]] if dim in intent.NOTES else CLUE_WHERE[dim]}
              for dim in checks.AT_STAKE[kind]}
+    if "lr_value" in clues and want["lr_value"] == "base":  # the note overrides the schedule
+        clues["lr_value"].update(where="NOTES.md", clue=intent.BASE_RATE_NOTE)
     label = {"kind": kind, "intent": want, "at_stake": list(checks.AT_STAKE[kind]), "clues": clues,
              "base_config": json.loads(files["config.json"]),
              "protected_sha256": {p: hashlib.sha256(files[p].encode()).hexdigest() for p in PROTECTED},

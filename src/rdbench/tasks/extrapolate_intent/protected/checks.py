@@ -316,7 +316,8 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         exact = any(_same_log(outputs[n].get("log"), olog, base_names) and bool(outputs[n].get("results"))
                     and _same(outputs[n]["results"], final, list(final))
                     for n in done)
-        implied["exact_resume"] = exact if intent["exact_resume"] == "exact" else explicit
+        # weights only: the resumed run draws its batches afresh, so it is not the uninterrupted run
+        implied["exact_resume"] = exact if intent["exact_resume"] == "exact" else explicit and not exact
     elif kind == "report_test":
         out = outputs.get("on", {})
         log, res = out.get("log") or [], out.get("results") or {}

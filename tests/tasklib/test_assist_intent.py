@@ -24,7 +24,7 @@ SEED = 11  # the scoring seed of these checks (the generator validates on 0)
 def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
-            "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", **over}
+            "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", "clip_mode": "norm", **over}
 
 
 def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
@@ -49,7 +49,8 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "warmup": _want(config_style="nested", warmup_decay="after"),
           "eval_every": _want(config_style="flat", eval_records="every_epoch"),
           "log_progress": _want(log_naming="underscore", progress_unit="examples"),
-          "best_so_far": _want(log_naming="slash", judged_metric="val_acc")}
+          "best_so_far": _want(log_naming="slash", judged_metric="val_acc"),
+          "grad_clip": _want(config_style="flat", clip_mode="value")}
 # and the other option of the dimensions whose option was once always the same
 CASES = [*((kind, want) for kind, want in sorted(STYLES.items())),
          ("resume", _want(config_style="flat", ckpt_dir="checkpoints", exact_resume="weights_only")),
@@ -81,7 +82,7 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
                        (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
                               eval_records="eval_only", progress_unit="steps", exact_resume="weights_only",
-                              lr_value="base"), "warmup")):
+                              lr_value="base", clip_mode="value"), "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
@@ -193,6 +194,19 @@ VARIANTS: dict[str, list[tuple[dict[str, str], list[tuple[str, str]]]]] = {
            '        record["val_best_loss"] = best\n',
            '        if best is None or record["val_loss"] < best:\n            best = record["val_loss"]\n'
            '        record["best_val_loss"] = best\n')])],
+    "grad_clip": [  # the norm of each parameter clipped apart; torch's clip_grad_norm_ (an epsilon, always scaled)
+        (_want(clip_mode="norm"), [("                norm = float(np.sqrt((gw ** 2).sum() + (gb ** 2).sum()))\n"
+                                    "                if norm > threshold:\n"
+                                    "                    gw, gb = gw * (threshold / norm), gb * (threshold / norm)\n",
+                                    "                gw = gw * min(1.0, threshold / float(np.linalg.norm(gw)))\n"
+                                    "                gb = gb * min(1.0, threshold / float(np.linalg.norm(gb)))\n")]),
+        (_want(clip_mode="norm"), [("                if norm > threshold:\n"
+                                    "                    gw, gb = gw * (threshold / norm), gb * (threshold / norm)\n",
+                                    "                scale = min(1.0, threshold / (norm + 1e-6))\n"
+                                    "                gw, gb = gw * scale, gb * scale\n")]),
+        # the weights' gradient clipped by value, the bias's left as it is
+        (_want(clip_mode="value"), [("gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)",
+                                     "gw = np.clip(gw, -threshold, threshold)")])],
 }
 
 
@@ -238,3 +252,9 @@ def test_report_best_cuts_the_run_where_the_two_metrics_disagree() -> None:
     assert CHECKS.best_epochs(ties)["val_acc"] == {1, 3}
     improving = [{"epoch": e, "val/acc": e / 10, "val/loss": 1 - e / 10} for e in range(8)]
     assert CHECKS.best_horizon(improving) == 8  # none: the whole run (the dimension is not told apart)
+
+
+def test_the_oracle_clips_its_twins_at_the_threshold_the_plan_sets() -> None:
+    """The oracle's clipped twins (intent) and the plan's threshold (checks) are one number."""
+    assert intent.CLIP_THRESHOLD == CHECKS.PARAMS["grad_clip"]["threshold"]
+    assert str(intent.CLIP_THRESHOLD) in intent.implementation("oracle", _want(), _want())

@@ -217,6 +217,10 @@ NOTES = {
                                     "measured in it.",
                      "eval_only": "The dashboards join training and validation numbers on the epoch: log only the "
                                   "epochs that were evaluated."},
+    "clip_mode": {"norm": "Gradient clipping here always means clipping the gradient's global norm (all parameters "
+                           "together).",
+                  "value": "Gradient clipping here always means clipping every gradient entry to [-threshold, "
+                           "threshold]."},
     "progress_unit": {"examples": "Curves are plotted against the number of examples seen, never steps (batch sizes "
                                   "differ between runs).",
                       "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
@@ -249,6 +253,23 @@ def base_config(style: dict[str, str], lr_decay: float) -> dict[str, Any]:
     return config
 
 
+UPDATE = "            w -= lr * (xb.T @ grad)\n            b -= lr * grad.sum(axis=0)\n"
+CLIP_THRESHOLD = 0.02  # grad_clip: small enough that both kinds of clipping act (gradient norms are ~0.4)
+TWINS = f"""            for mode, (tw, tb) in twins.items():
+                tp = forward(tw, tb, xb)
+                tp[np.arange(len(yb)), yb] -= 1.0
+                tp /= len(yb)
+                gw, gb = xb.T @ tp, tp.sum(axis=0)
+                if mode == "norm":
+                    scale = min(1.0, {CLIP_THRESHOLD} / float(np.sqrt((gw ** 2).sum() + (gb ** 2).sum())))
+                    gw, gb = gw * scale, gb * scale
+                else:
+                    gw, gb = np.clip(gw, -{CLIP_THRESHOLD}, {CLIP_THRESHOLD}), np.clip(gb, -{CLIP_THRESHOLD}, {CLIP_THRESHOLD})
+                tw -= lr * gw
+                tb -= lr * gb
+"""
+
+
 def _augment(style: str) -> str:
     if style == "nested":
         return 'cfg["augment"]["noise"] if cfg.get("augment", {}).get("enabled") else 0.0'
@@ -267,14 +288,14 @@ def keys(naming: str) -> dict[str, str]:
                                                           "test_acc", "test_loss")}
 
 
-def _switch(kind: str, style: str, params: tuple[tuple[str, int], ...]) -> str:
+def _switch(kind: str, style: str, params: tuple[tuple[str, float], ...]) -> str:
     """Code that reads feature ``kind``'s switch and parameters in ``style`` (absent: off)."""
     if style == "nested":
         lines = [f'    feature = cfg.get("{kind}") or {{}}', '    enabled = bool(feature.get("enabled", False))']
-        lines += [f'    {p} = int(feature.get("{p}", {default}))' for p, default in params]
+        lines += [f'    {p} = {type(default).__name__}(feature.get("{p}", {default}))' for p, default in params]
     else:
         lines = [f'    enabled = bool(cfg.get("{kind}", False))']
-        lines += [f'    {p} = int(cfg.get("{kind}_{p}", {default}))' for p, default in params]
+        lines += [f'    {p} = {type(default).__name__}(cfg.get("{kind}_{p}", {default}))' for p, default in params]
     return "\n".join(lines)
 
 
@@ -379,9 +400,24 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
         code["setup"] = "    best = None"
         code["epoch"] = (f'        best = record["{metric}"] if best is None else {pick}(best, record["{metric}"])\n'
                          f'        record["{key}"] = best')
+    elif kind == "grad_clip":
+        code["setup"] = _switch(kind, options["config_style"], (("threshold", CLIP_THRESHOLD),))
+        clip = ("                norm = float(np.sqrt((gw ** 2).sum() + (gb ** 2).sum()))\n"
+                "                if norm > threshold:\n"
+                "                    gw, gb = gw * (threshold / norm), gb * (threshold / norm)\n"
+                if options["clip_mode"] == "norm" else
+                "                gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)\n")
+        edits.append((UPDATE, "            gw, gb = xb.T @ grad, grad.sum(axis=0)\n            if enabled:\n" + clip
+                       + "            w -= lr * gw\n            b -= lr * gb\n"))
     elif kind == "oracle":  # the scorer's yardstick: the project, with both test metrics in the results
         code["final"] = ('    final["_oracle_test_loss"], final["_oracle_test_acc"] = '
                          'evaluate(w, b, splits["test"])')
+        # and two twins trained on the same batches with the gradient clipped at CLIP_THRESHOLD, by its
+        # norm and by value, whose validation losses a clipping request is told apart by
+        code["setup"] = "    twins = {mode: (w.copy(), b.copy()) for mode in (\"norm\", \"value\")}"
+        code["epoch"] = ("        for mode, (tw, tb) in twins.items():\n"
+                         '            record[f"_oracle/{mode}_val_loss"] = evaluate(tw, tb, splits["val"])[0]')
+        edits.append((UPDATE, UPDATE + TWINS))
     logs_lr = kind in LR_LOGGED if lr_logged is None else lr_logged
     text = TRAIN.replace("{AUGMENT}", _augment(style["config_style"])).replace("{START}", start)
     text = text.replace("{LRKEY}", f', "{names["train_lr"]}": lr' if logs_lr else "")
@@ -521,6 +557,7 @@ REQUESTS = {
                   '`every`)',
     "log_progress": '"also log how much training each record has seen, so that runs can be lined up"',
     "best_so_far": '"also log the best validation score so far in every record"',
+    "grad_clip": '"clip the gradients" (config option `grad_clip`, with a `threshold`)',
 }
 LR_LOGGED = ("warmup",)  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
 TEXTBOOK: dict[str, dict[str, str]] = {
@@ -539,4 +576,5 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     # a bare "step" counter; a bare "best_acc" (as in the classic ImageNet example)
     "log_progress": {"log_naming": "bare", "progress_unit": "steps"},
     "best_so_far": {"log_naming": "bare", "judged_metric": "val_acc"},
+    "grad_clip": {"config_style": "flat", "clip_mode": "norm"},  # as torch's clip_grad_norm_
 }

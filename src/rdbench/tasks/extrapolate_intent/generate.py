@@ -92,7 +92,7 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
             "exact_resume": rng.choice(["exact", "weights_only"]), "lr_value": rng.choice(["scheduled", "base"]),
             "test_once": rng.choice(["end_only", "every_epoch"]), "keep_last": rng.choice(["keep_last", "keep_all"])}
     want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]),
-                progress_unit=rng.choice(["examples", "steps"]))
+                progress_unit=rng.choice(["examples", "steps"]), clip_mode=rng.choice(["norm", "value"]))
     return kind, want
 
 

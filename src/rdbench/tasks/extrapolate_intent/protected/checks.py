@@ -23,12 +23,18 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | eval_every | validation numbers are logged on a regular subset of the epochs only, unchanged | config_style; eval_records: every_epoch, eval_only |
 | log_progress | every record carries a running count of the training done (steps or examples) | log_naming; progress_unit: examples, steps |
 | best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
+| grad_clip | training with the threshold follows the oracle's twin clipped by norm or by value | config_style; clip_mode: norm, value |
 
 The checks of report_best, warmup and eval_every judge behaviour within tolerances, not a formula: any ramp of the warm-up
 (linear from zero or not, ending at the last warm-up epoch or the one after it), ties of the best
 accuracy broken either way, evaluation on epochs k-1, 2k-1... or 0, k, 2k... (with or without the
 last epoch) all pass, so that the check judges the intent and not the arithmetic; a count of the
-training done may be taken at the end of an epoch or at its start.
+training done may be taken at the end of an epoch or at its start. Gradient clipping is told apart by
+the run's validation losses: the oracle trains two twins on the same batches, one clipped by the
+global norm and one by value, and a run is of the kind whose twin it follows within a quarter of the
+twins' gap (measured: clipping per parameter, or the weights only, or with an epsilon stays within a
+tenth of the gap of the norm twin; clipping by value the weights only, within a tenth of the value
+twin; no clipping at all is more than a third of the gap from either).
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ import re
 from typing import Any
 
 KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every", "report_best", "warmup",
-         "eval_every", "log_progress", "best_so_far")
+         "eval_every", "log_progress", "best_so_far", "grad_clip")
 DIMS: dict[str, tuple[str, ...]] = {
     "config_style": ("nested", "flat"),
     "judged_metric": ("val_acc", "val_loss"),
@@ -52,6 +58,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "warmup_decay": ("after", "from_start"),
     "eval_records": ("every_epoch", "eval_only"),
     "progress_unit": ("examples", "steps"),
+    "clip_mode": ("norm", "value"),
 }
 AT_STAKE: dict[str, tuple[str, ...]] = {
     "early_stopping": ("config_style", "judged_metric"),
@@ -64,14 +71,17 @@ AT_STAKE: dict[str, tuple[str, ...]] = {
     "eval_every": ("config_style", "eval_records"),
     "log_progress": ("log_naming", "progress_unit"),
     "best_so_far": ("log_naming", "judged_metric"),
+    "grad_clip": ("config_style", "clip_mode"),
 }
-PARAMS: dict[str, dict[str, int]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
+PARAMS: dict[str, dict[str, float]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
                                      "resume": {}, "log_lr": {}, "report_test": {}, "report_best": {},
                                      "warmup": {"epochs": 3}, "eval_every": {"every": 3}, "log_progress": {},
-                                     "best_so_far": {}}
-SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every")  # the config turns them on and off
+                                     "best_so_far": {}, "grad_clip": {"threshold": 0.02}}  # as the oracle's twins
+SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every", "grad_clip")  # the config turns them on and off
 EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7,
-          "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10}
+          "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10,
+          "grad_clip": 8}
+CLIP_TOL = 0.25  # grad_clip: a run follows a twin within this share of the twins' gap (see the module docstring)
 PROGRESS_BATCH = 25  # log_progress: a batch size that divides the 500 training rows (no partial batch to count)
 MIN_BEST_EPOCHS = 5  # report_best: the shortest run the plan cuts the oracle's to (see best_horizon)
 INTERRUPT_AT = 4  # resume: the first run stops after this many epochs
@@ -448,6 +458,29 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         implied[dim] = explicit and set().union(*matched.values()) == {intent[dim]}
         implied["log_naming"] = explicit and len(series) == 1 and _named(next(iter(series)), intent["log_naming"])
         notes.append(f"added keys matched: {matched}")
+    elif kind == "grad_clip":
+        epochs, modes = EPOCHS["grad_clip"], DIMS["clip_mode"]
+        twins = {m: [float(r[f"_oracle/{m}_val_loss"]) for r in olog] for m in modes}
+        gap = max(abs(a - b) for a, b in zip(*twins.values(), strict=True))
+
+        def follows(out: dict[str, Any]) -> str | None:
+            """The twin the run follows (None: neither, or no clipping at all)."""
+            log = out.get("log") or []
+            if [r.get("epoch") for r in log] != list(range(epochs)) or _same_log(log, olog, base_names):
+                return None
+            try:
+                mine = [float(r[names["val_loss"]]) for r in log]
+            except (KeyError, TypeError, ValueError):
+                return None
+            dist = {m: max(abs(a - b) for a, b in zip(mine, twins[m], strict=True)) for m in modes}
+            near = min(modes, key=lambda m: dist[m])
+            return near if dist[near] <= CLIP_TOL * gap else None  # NaN compares false: neither
+
+        kinds = {n: follows(outputs.get(n, {})) for n in ("on", "alt")}
+        explicit = any(kinds.values())
+        implied["config_style"] = kinds["on"] is not None and off_ok
+        implied["clip_mode"] = intent["clip_mode"] in kinds.values()
+        notes.append(f"clipping followed: {kinds} (twins' gap {gap:.3g})")
     return {"explicit": explicit, "implied": implied, "off_unchanged": off_ok, "notes": notes}
 
 

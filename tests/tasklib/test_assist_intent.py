@@ -256,5 +256,6 @@ def test_report_best_cuts_the_run_where_the_two_metrics_disagree() -> None:
 
 def test_the_oracle_clips_its_twins_at_the_threshold_the_plan_sets() -> None:
     """The oracle's clipped twins (intent) and the plan's threshold (checks) are one number."""
-    assert intent.CLIP_THRESHOLD == CHECKS.PARAMS["grad_clip"]["threshold"]
+    threshold = CHECKS.PARAMS["grad_clip"]["threshold"]
+    assert threshold == intent.CLIP_THRESHOLD
     assert str(intent.CLIP_THRESHOLD) in intent.implementation("oracle", _want(), _want())

@@ -30,11 +30,12 @@ OPTIONS = load_module(TASK / "protected" / "checks.py").DIMS
 
 @pytest.fixture(scope="module")
 def roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Instance 0 in the ask variant and in mini (the same instance), and instance 1 in the ask variant."""
+    """Instance 3 (report_test) in the ask variant and in mini (the same instance), and instance 1 in the
+    ask variant."""
     cache = tmp_path_factory.mktemp("cache")
-    ask0, ask1 = fresh_instances(TASK, cache, [0, 1], scale="ask")
-    [mini0] = fresh_instances(TASK, cache, [0], scale="mini")
-    return {"ask0": ask0, "ask1": ask1, "mini0": mini0}
+    ask3, ask1 = fresh_instances(TASK, cache, [3, 1], scale="ask")
+    [mini3] = fresh_instances(TASK, cache, [3], scale="mini")
+    return {"ask3": ask3, "ask1": ask1, "mini3": mini3}
 
 
 def service(root: Path) -> Any:
@@ -48,7 +49,7 @@ def ask(root: Path, state: dict[str, Any], params: dict[str, Any] | None = None,
 
 
 def test_the_service_answers_from_the_intent_only(roots: dict[str, Path]) -> None:
-    root = roots["ask0"]
+    root = roots["ask3"]
     label = instance_label(root)
     want, at_stake = label["intent"], label["at_stake"]
     setup = json.loads((root / "protected" / "ask.json").read_text())
@@ -76,7 +77,7 @@ def test_the_service_answers_from_the_intent_only(roots: dict[str, Path]) -> Non
 
 
 def test_the_count_cannot_be_reset_or_dodged(roots: dict[str, Path], tmp_path: Path) -> None:
-    root = roots["ask0"]
+    root = roots["ask3"]
     key = json.loads((root / "protected" / "ask.json").read_text())["key"]
     state: dict[str, Any] = {}
     ask(root, state, argv=["log_naming"])
@@ -95,7 +96,7 @@ def test_the_count_cannot_be_reset_or_dodged(roots: dict[str, Path], tmp_path: P
 
 
 def test_the_helper_digests_the_project_as_the_scorer_does(roots: dict[str, Path], tmp_path: Path) -> None:
-    ws = instance_workspace(roots["ask0"], tmp_path)
+    ws = instance_workspace(roots["ask3"], tmp_path)
     for rel in ("runs/base/log.jsonl", "out/x/results.json", "sub/__pycache__/a.pyc", "ask_receipt.txt"):
         (ws / rel).parent.mkdir(parents=True, exist_ok=True)
         (ws / rel).write_text("ignored")
@@ -113,7 +114,7 @@ def receipt_for(root: Path, ws: Path, questions: int, *, key_of: Path | None = N
 
 
 def test_the_count_reaches_the_scorer_and_costs(roots: dict[str, Path], tmp_path: Path) -> None:
-    root = roots["ask0"]
+    root = roots["ask3"]
     perfect = score_root(TASK, root, instance_workspace(root, tmp_path), seed=1, scale="ask")
     assert perfect["value"] == pytest.approx(1.0) and perfect["details"]["questions"] == 0, perfect
     ws = instance_workspace(root, tmp_path)
@@ -136,7 +137,7 @@ def test_the_count_reaches_the_scorer_and_costs(roots: dict[str, Path], tmp_path
 
 
 def test_receipts_cannot_be_forged_backdated_or_replayed(roots: dict[str, Path], tmp_path: Path) -> None:
-    root = roots["ask0"]
+    root = roots["ask3"]
     ws = instance_workspace(root, tmp_path)
     receipt_for(root, ws, 3)
     genuine = (ws / "ask_receipt.txt").read_text()
@@ -167,27 +168,27 @@ def test_the_red_team_attacks_on_asking_are_caught() -> None:
 
 
 def test_without_the_ask_variant_nothing_changes(roots: dict[str, Path], tmp_path: Path) -> None:
-    ask0, mini0 = roots["ask0"], roots["mini0"]
-    assert instance_label(ask0) == instance_label(mini0)  # the same instance, the same hidden label
+    ask3, mini3 = roots["ask3"], roots["mini3"]
+    assert instance_label(ask3) == instance_label(mini3)  # the same instance, the same hidden label
 
     def files(folder: Path) -> dict[str, str]:
         return {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*") if p.is_file()}
 
     extra = {"workspace": {"submit_project.py"}, "reference": {"ask_receipt.txt"}, "protected": {"ask.json"}}
     for sub, added in extra.items():
-        a, m = files(ask0 / sub), files(mini0 / sub)
+        a, m = files(ask3 / sub), files(mini3 / sub)
         assert set(a) - set(m) == added and {p: a[p] for p in m} == m, sub
-    told, told_mini = (ask0 / "instructions.md").read_text(), (mini0 / "instructions.md").read_text()
+    told, told_mini = (ask3 / "instructions.md").read_text(), (mini3 / "instructions.md").read_text()
     assert told.startswith(told_mini) and "Asking the researcher" in told[len(told_mini):]
     assert "ask " not in told_mini and "receipt" not in told_mini
     # the service says asking is not part of this variant, and counts nothing
     state: dict[str, Any] = {}
-    reply = ask(mini0, state, {"scale": "mini"}, argv=["log_naming"])
+    reply = ask(mini3, state, {"scale": "mini"}, argv=["log_naming"])
     assert reply["exit_code"] == 2 and "not part of this variant" in reply["output"] and state == {}
     # the scorer ignores receipts (and their absence): the same value and details as before
-    ws = instance_workspace(mini0, tmp_path)
+    ws = instance_workspace(mini3, tmp_path)
     (ws / "ask_receipt.txt").write_text("ask:9:" + "0" * 32 + ":" + "0" * 32 + "\n")
-    result = score_root(TASK, mini0, ws, seed=1)
+    result = score_root(TASK, mini3, ws, seed=1)
     assert result["value"] == pytest.approx(1.0) and "questions" not in result["details"], result
     metrics = load_module(TASK / "metrics.py").metrics
     assert "questions_asked" not in metrics([result])
@@ -195,13 +196,13 @@ def test_without_the_ask_variant_nothing_changes(roots: dict[str, Path], tmp_pat
 
 
 def test_a_scripted_agent_asks_once_then_implements_the_answer(tmp_path: Path) -> None:
-    """End to end through Inspect, the sandbox, the real service and the real scorer (instance 0 of
+    """End to end through Inspect, the sandbox, the real service and the real scorer (instance 3 of
     the ask scale: report_test): one question about the log naming, the answer implemented (the
     reference), the project submitted; deleting the receipt and submitting again, or asking through
     `hostcall` after the submission, changes nothing. The value: perfect minus one question."""
     from rdbench.task.assets import materialize
 
-    root = materialize(load_task(TASK), "ask", seed=0).root
+    root = materialize(load_task(TASK), "ask", seed=3).root
     reference = [p for p in sorted((root / "reference").rglob("*")) if p.is_file() and p.name != "ask_receipt.txt"]
     writes = []
     for path in reference:
@@ -211,7 +212,7 @@ def test_a_scripted_agent_asks_once_then_implements_the_answer(tmp_path: Path) -
               bash(" && ".join(writes) + " && python submit_project.py"),
               bash("rm ask_receipt.txt && python submit_project.py && hostcall ask test_once; ask status"),
               call("score")]
-    run = run_script(str(TASK), script, tmp_path, scale="ask", instances=1, seed=0)
+    run = run_script(str(TASK), script, tmp_path, scale="ask", instances=1, seed=3)
     want = instance_label(root)["intent"]["log_naming"]
     assert intent_ask.in_plain_words("log_naming", want) in run.outputs[0], run.outputs
     assert "receipt: ask:1:" in run.outputs[1], run.outputs

@@ -20,6 +20,10 @@ KEYWORDS: dict[str, tuple[str, ...]] = {  # one-word synonyms; a question naming
     "lr_value": ("schedule", "scheduled", "decay", "decayed"),
     "test_once": ("when", "often", "timing", "once"),
     "keep_last": ("keep", "kept", "latest", "delete", "old"),
+    "warmup_decay": ("warmup", "warm_up", "ramp"),
+    "eval_records": ("skipped", "skip", "evaluated", "unevaluated"),
+    "progress_unit": ("progress", "steps", "examples", "count"),
+    "clip_mode": ("clipping", "clip", "clipped", "norm"),
 }
 SAID: dict[str, dict[str, str]] = {  # answers for options that no sentence of the notes states
     "config_style": {

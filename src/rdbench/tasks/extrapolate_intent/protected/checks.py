@@ -5,7 +5,8 @@ A check never runs code. It plans the runs of the project (configs, in order; th
 them: the scorer in a nested sandbox, the generator in a subprocess) and judges what the runs left:
 each run's ``log.jsonl`` records (written by the project's hash-protected logger), its
 ``results.json`` and the files in its output folder. The oracle (the clean project, which also writes
-its test metrics) runs the same configs first on the same seed and is the yardstick: with the feature
+its test metrics and the validation losses of two twins trained with clipped gradients) runs the same
+configs first on the same seed and is the yardstick: with the feature
 off, the agent's numbers must be the oracle's, and a feature that is not meant to change training
 must leave the logged numbers as they were.
 
@@ -19,14 +20,14 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | report_test | results.json carries a test metric of the final model | log_naming; judged_metric; test_once: end_only, every_epoch |
 | checkpoint_every | checkpoint files are written during the run | config_style; ckpt_dir; keep_last: keep_last, keep_all |
 | report_best | results.json holds a best epoch (by a validation metric) and its validation numbers | log_naming (the epoch's key); judged_metric |
-| warmup | the logged rate starts below the configured one, training changes, and then follows a decaying schedule | config_style; warmup_decay: after, from_start |
+| warmup | the first epoch trains differently, the logged rate stays at most the configured one during the warm-up and follows a decaying schedule after it | config_style; warmup_decay: after, from_start |
 | eval_every | validation numbers are logged on a regular subset of the epochs only, unchanged | config_style; eval_records: every_epoch, eval_only |
 | log_progress | every record carries a running count of the training done (steps or examples) | log_naming; progress_unit: examples, steps |
 | best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
 | grad_clip | training with the threshold follows the oracle's twin clipped by norm or by value | config_style; clip_mode: norm, value |
 
-The checks of report_best, warmup and eval_every judge behaviour within tolerances, not a formula: any ramp of the warm-up
-(linear from zero or not, ending at the last warm-up epoch or the one after it), ties of the best
+The checks of the later kinds judge behaviour within tolerances, not a formula: any ramp of the
+warm-up (linear from zero or not, ending at the last warm-up epoch or the one after it), ties of the best
 accuracy broken either way, evaluation on epochs k-1, 2k-1... or 0, k, 2k... (with or without the
 last epoch) all pass, so that the check judges the intent and not the arithmetic; a count of the
 training done may be taken at the end of an epoch or at its start. Gradient clipping is told apart by

@@ -185,7 +185,7 @@ def patience_for(oracle_log: list[dict[str, Any]], intent: dict[str, str]) -> in
         stops = {m: stop_epoch(oracle_log, *_metric_key(names, m), patience) for m in DIMS["judged_metric"]}
         if stops["val_acc"] != stops["val_loss"] and stops[intent.get("judged_metric", "val_acc")] is not None:
             return patience
-    return PARAMS["early_stopping"]["patience"]
+    return int(PARAMS["early_stopping"]["patience"])
 
 
 def _val_keys(log: list[dict[str, Any]]) -> tuple[str, str]:
@@ -223,7 +223,7 @@ def _new_series(log: list[dict[str, Any]], known: list[str]) -> dict[str, list[f
     for key in added:
         values = [r.get(key) for r in log]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            out[key] = [float(v) for v in values]  # type: ignore[arg-type]
+            out[key] = [float(r[key]) for r in log]
     return out
 
 
@@ -443,22 +443,22 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         series = _new_series(log, base_names) if off_ok else {}
         if kind == "log_progress":
             rows = 500  # the project's training split
-            per_epoch = {"examples": rows, "steps": rows // PROGRESS_BATCH}
+            each_epoch = {"examples": rows, "steps": rows // PROGRESS_BATCH}
             expected = {f"{unit}@{end}": [float(n * (e + end)) for e in range(len(log))]
-                        for unit, n in per_epoch.items() for end in (1, 0)}  # counted at the epoch's end or start
+                        for unit, n in each_epoch.items() for end in (1, 0)}  # counted at the epoch's end or start
         else:
             acc, loss = [float(r[names["val_acc"]]) for r in log], [float(r[names["val_loss"]]) for r in log]
             expected = {"val_acc@": [max(acc[:e + 1]) for e in range(len(log))],
                         "val_loss@": [min(loss[:e + 1]) for e in range(len(log))]}
-        matched = {key: {option.split("@")[0] for option, want in expected.items()
-                         if all(math.isclose(v, w, rel_tol=TOL, abs_tol=TOL) for v, w in zip(values, want, strict=True))}
-                   for key, values in series.items()}
-        matched = {key: options for key, options in matched.items() if options}
-        explicit = bool(matched)
+        fits = {key: {option.split("@")[0] for option, want in expected.items()
+                      if all(math.isclose(v, w, rel_tol=TOL, abs_tol=TOL) for v, w in zip(values, want, strict=True))}
+                for key, values in series.items()}
+        fits = {key: options for key, options in fits.items() if options}  # the added keys that fit an option
+        explicit = bool(fits)
         dim = "progress_unit" if kind == "log_progress" else "judged_metric"
-        implied[dim] = explicit and set().union(*matched.values()) == {intent[dim]}
+        implied[dim] = explicit and set().union(*fits.values()) == {intent[dim]}
         implied["log_naming"] = explicit and len(series) == 1 and _named(next(iter(series)), intent["log_naming"])
-        notes.append(f"added keys matched: {matched}")
+        notes.append(f"added keys matched: {fits}")
     elif kind == "grad_clip":
         epochs, modes = EPOCHS["grad_clip"], DIMS["clip_mode"]
         twins = {m: [float(r[f"_oracle/{m}_val_loss"]) for r in olog] for m in modes}

@@ -28,6 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from rdbench.sandbox.errors import SandboxSetupError as SandboxSetupError
 from rdbench.sandbox.gpus import gpu_plan as gpu_plan
 from rdbench.sandbox.gpus import parse_gpus as parse_gpus
+from rdbench.sandbox.gpuwatch import FileReader as FileReader
+from rdbench.sandbox.gpuwatch import GpuUsageReader as GpuUsageReader
+from rdbench.sandbox.gpuwatch import NvidiaSmiReader as NvidiaSmiReader
 from rdbench.sandbox.hostcall import Handler as Handler
 from rdbench.sandbox.hostcall import HostCallServer as HostCallServer
 from rdbench.sandbox.interactive import PtyShell as PtyShell
@@ -102,6 +105,13 @@ class OneShotSpec(BaseModel):
         default=None, description="folder under which delegated cgroups are bound (0, 1, ...)")
     delegate_cgroups_env: str = Field(
         default="RDBENCH_DELEGATED_CGROUPS", description="variable that lists the bound cgroup folders")
+    gpu_memory_mb: float | None = Field(
+        default=None, gt=0, description="a GPU memory cap (MiB) on each run in the delegated cgroups: "
+        "a watchdog here polls the driver, kills a run over it and reports (rdbench.sandbox.gpuwatch)")
+    gpu_report_to: str = Field(
+        default="/opt/rdbench/gpu", description="where the watchdog's reports appear inside (read-only)")
+    gpu_report_env: str = Field(
+        default="RDBENCH_GPU_WATCH", description="variable that names the reports' folder inside")
     root: bool = Field(
         default=False, description="run as root (uid 0) with the capabilities of file ownership and "
         "user switching: the host's root when this process is root (the sandbox then shares no user "
@@ -252,8 +262,11 @@ def sandbox_spec(request: SandboxRequest) -> SandboxEnvironmentSpec:
     return SandboxEnvironmentSpec("bwrap", BwrapConfig(**request.model_dump()))
 
 
-async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
+async def run_oneshot(spec: OneShotSpec, gpu_reader: GpuUsageReader | None = None) -> OneShotResult:
     """Run ``spec.argv`` in a fresh sandbox and tear it down.
+
+    ``gpu_reader`` is where the GPU watchdog of ``spec.gpu_memory_mb`` reads per-process GPU memory
+    (``nvidia-smi`` when None; the tests give a :class:`FileReader`).
 
     Raises:
         SandboxSetupError: The sandbox could not be built. A failing, timed-out or killed command is
@@ -261,5 +274,5 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
     """
     from rdbench.sandbox.oneshot import run_oneshot as run_bwrap_oneshot
 
-    return await run_bwrap_oneshot(spec)
+    return await run_bwrap_oneshot(spec, gpu_reader)
 

@@ -31,6 +31,7 @@ from rdbench.sandbox.api import OneShotSpec as OneShotSpec
 from rdbench.sandbox.api import Overlay as Overlay
 from rdbench.sandbox.bwrap import SandboxLayout, base_environment, build_args
 from rdbench.sandbox.errors import SandboxSetupError
+from rdbench.sandbox.gpuwatch import GpuUsageReader, GpuWatchdog, NvidiaSmiReader
 from rdbench.sandbox.limits import CgroupLimits, DelegatedCgroups, LimitSpec
 from rdbench.sandbox.quota import SizedFolder
 
@@ -54,7 +55,8 @@ async def _read_capped(stream: asyncio.StreamReader | None, limit: int) -> tuple
     return b"".join(parts), truncated
 
 
-def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Path]) -> list[str]:
+def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Path],
+             gpu_reports: Path | None = None) -> list[str]:
     env = dict(spec.env)
     extra: list[str] = []
     if spec.delegate_cgroups_to and delegated:
@@ -62,6 +64,9 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
         for source, target in zip(delegated, targets, strict=True):
             extra += ["--bind", str(source), target]
         env[spec.delegate_cgroups_env] = ":".join(targets)
+    if gpu_reports is not None:
+        extra += ["--ro-bind", str(gpu_reports), spec.gpu_report_to]
+        env[spec.gpu_report_env] = spec.gpu_report_to
     layout = SandboxLayout(
         workspace=None,
         mounts=list(spec.mounts),
@@ -120,7 +125,7 @@ def _command(spec: OneShotSpec, workdir: Path, scratch: Path, delegated: list[Pa
     return ["unshare", *namespaces, "--", "/bin/sh", "-c", script]
 
 
-async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
+async def run_oneshot(spec: OneShotSpec, gpu_reader: GpuUsageReader | None = None) -> OneShotResult:
     """Run ``spec.argv`` in a fresh sandbox and tear it down.
 
     Raises:
@@ -132,13 +137,19 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
     delegated = DelegatedCgroups()
     scratch = SizedFolder(workdir / "scratch", spec.disk_mb or 0)
     started = time.monotonic()
+    watchdog: GpuWatchdog | None = None
     try:
         if spec.disk_mb and spec.overlays:
             scratch.create()
         else:
             scratch.path.mkdir()
         dirs = delegated.create() if spec.delegate_cgroups_to else []
-        argv = _command(spec, workdir, scratch.path, dirs)
+        if spec.gpu_memory_mb is not None and dirs:
+            # a GPU cap on each run the command starts in the delegated cgroups, enforced from here
+            # (the driver reports host pids; this process reads the cgroups' host pids)
+            watchdog = GpuWatchdog(dirs, spec.gpu_memory_mb, workdir / "gpu", gpu_reader or NvidiaSmiReader())
+            watchdog.start()
+        argv = _command(spec, workdir, scratch.path, dirs, watchdog.report_dir if watchdog else None)
         cgroups.create()
         proc = await asyncio.create_subprocess_exec(
             *cgroups.wrap(argv),
@@ -172,6 +183,8 @@ async def run_oneshot(spec: OneShotSpec) -> OneShotResult:
             duration_s=time.monotonic() - started,
         )
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         cgroups.destroy()
         delegated.destroy()
         scratch.destroy()

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from rdbench.sandbox.api import (
     WORKSPACE,
+    GpuUsageReader,
     HostCallServer,
     Mount,
     OneShotResult,
@@ -54,6 +55,11 @@ HOST_TARGET = "/opt/rdbench/host"
 CALL_TARGET = "/opt/rdbench/call"
 PROC_TARGET = "/opt/rdbench/proc"
 CGROUP_TARGET = "/opt/rdbench/cgroup"
+GPU_TARGET = "/opt/rdbench/gpu"
+GPU_ENV = "RDBENCH_SCORER_GPU_WATCH"  # rdbench_scorer.GPU_WATCH_ENV
+GPU_CAP_PARAM = "gpu_memory_mb"
+"""A scale parameter: the GPU memory cap (MiB) on each run of the agent's code that the scorer starts,
+enforced by the harness's watchdog (``rdbench.sandbox.gpuwatch``)."""
 SCRATCH = "/tmp"
 
 
@@ -78,6 +84,7 @@ async def score_workspace(
     timeout: float | None = None,
     models: ModelGateway | None = None,
     overrides: dict[str, Any] | None = None,
+    gpu_reader: GpuUsageReader | None = None,
 ) -> ScoreResult:
     """Score ``workspace`` with the task's protected scorer in a one-shot sandbox.
 
@@ -93,6 +100,8 @@ async def score_workspace(
         models: The run's language models, when the task's scale lists model roles: the scorer
             reaches them (``import rdbench_host``) within each role's ``score_budget`` per call.
         overrides: Parameters to change from the scale's (tests, ``rdbench score --param``).
+        gpu_reader: Where the GPU watchdog reads per-process GPU memory when the scale sets
+            ``gpu_memory_mb`` (``nvidia-smi`` when None; the tests give a file-driven reader).
     """
     spec = materialized.task.spec
     scale = spec.scale(materialized.scale)
@@ -112,7 +121,7 @@ async def score_workspace(
     gateway = models.child({r.role: r.score_budget for r in roles}) if roles and models else None
     try:
         result, duration = await _run_scorer(materialized, workspace, environment, params, limit,
-                                             gpus or [], cpus or [], gateway)
+                                             gpus or [], cpus or [], gateway, gpu_reader)
     except SandboxSetupError as error:
         return ScoreResult(value=None, kind="scorer_error",
                            message=f"scorer error: the scoring sandbox could not be made: {error}",
@@ -159,6 +168,7 @@ async def _run_scorer(
     gpus: list[int],
     cpus: list[int],
     gateway: ModelGateway | None,
+    gpu_reader: GpuUsageReader | None = None,
 ) -> tuple[OneShotResult, float]:
     scale = materialized.task.spec.scale(materialized.scale)
     # the call's parameters, in a folder that the scorer's children never see (not on a command
@@ -173,7 +183,9 @@ async def _run_scorer(
         Mount(source=LIB_PATH, target=LIB_TARGET, mode="ro"),
         Mount(source=call, target=CALL_TARGET, mode="ro"),
     ]
-    env: dict[str, str] = {LIB_DIR_ENV: LIB_TARGET, EXTRA_HIDDEN_ENV: f"{PROC_TARGET}:{CGROUP_TARGET}"}
+    env: dict[str, str] = {LIB_DIR_ENV: LIB_TARGET,
+                           EXTRA_HIDDEN_ENV: f"{PROC_TARGET}:{CGROUP_TARGET}:{GPU_TARGET}"}
+    gpu_cap = params.get(GPU_CAP_PARAM)
     server: HostCallServer | None = None
     sockets: Path | None = None
     if gateway is not None:
@@ -199,10 +211,13 @@ async def _run_scorer(
         private_proc=PROC_TARGET,
         delegate_cgroups_to=CGROUP_TARGET,
         delegate_cgroups_env=CGROUPS_ENV,
+        gpu_memory_mb=float(gpu_cap) if gpu_cap is not None else None,
+        gpu_report_to=GPU_TARGET,
+        gpu_report_env=GPU_ENV,
     )
     started = time.monotonic()
     try:
-        result = await run_oneshot(oneshot)
+        result = await run_oneshot(oneshot, gpu_reader)
     finally:
         if server is not None:
             await server.stop()

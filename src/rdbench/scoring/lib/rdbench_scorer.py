@@ -71,6 +71,11 @@ HIDDEN_ENV = "RDBENCH_SCORER_HIDDEN"
 """Colon-separated paths that every nested sandbox covers with an empty folder (set by the shim)."""
 CGROUP_DIR_ENV = "RDBENCH_SCORER_CGROUPS"
 """Colon-separated cgroup folders delegated to the scorer for caps on the processes it starts."""
+GPU_WATCH_ENV = "RDBENCH_SCORER_GPU_WATCH"
+"""Folder of the harness's GPU watchdog reports, set when the scale caps GPU memory (``gpu_memory_mb``)."""
+GPU_CAP_ENV = "GPU_MEMORY_CAP_MB"
+"""Tells the agent's code the GPU cap (MiB); ``lib/gpucap/sitecustomize.py`` reads it for PyTorch."""
+GPU_WAIT_S = 15.0
 
 DEFAULT_MAX_BYTES = 64 * 2**20
 
@@ -299,11 +304,26 @@ class Finished:
     peak_memory_mb: float | None = None
     """The most memory the whole command held at once (its cgroup's peak, page cache included), where
     it ran under ``memory_mb``; None otherwise or where the kernel does not record it."""
+    over_gpu_memory: bool = False
+    """The harness's GPU watchdog killed it: its process tree held more GPU memory than the cap."""
+    peak_gpu_memory_mb: float | None = None
+    """The most GPU memory the whole command held at any poll of the watchdog (MiB; a spike shorter
+    than the polling interval can pass unseen); None where no GPU cap is in force or no GPU is visible."""
+    gpu_memory_cap_mb: float | None = None
+    """The GPU memory cap it ran under (the scale's ``gpu_memory_mb``); None where there is none."""
+    gpu_note: str | None = None
+    """Why ``peak_gpu_memory_mb`` is None under a cap (``no GPU visible``)."""
 
     @property
     def ok(self) -> bool:
         """Exited with status 0, in time and within memory."""
-        return self.returncode == 0 and not self.timed_out and not self.out_of_memory
+        return self.returncode == 0 and not self.timed_out and not self.out_of_memory and not self.over_gpu_memory
+
+    def gpu_over_text(self) -> str:
+        """``over the GPU memory cap (peak X MiB > cap Y MiB)``."""
+        peak = "unknown" if self.peak_gpu_memory_mb is None else f"{self.peak_gpu_memory_mb:.0f}"
+        cap = "unknown" if self.gpu_memory_cap_mb is None else f"{self.gpu_memory_cap_mb:.0f}"
+        return f"over the GPU memory cap (peak {peak} MiB > cap {cap} MiB)"
 
     def stdout_text(self) -> str:
         return self.stdout.decode(errors="replace")
@@ -315,6 +335,8 @@ class Finished:
         """One line saying how it failed (for :class:`Invalid`)."""
         if self.timed_out:
             return f"{what} did not finish within its time limit ({self.seconds:.0f} s)"
+        if self.over_gpu_memory:
+            return f"{what} went {self.gpu_over_text()} and was killed"
         if self.out_of_memory:
             return f"{what} ran out of memory (its memory cap was hit)"
         tail = self.stderr_tail(300).strip().splitlines()[-1:] or ["no error output"]
@@ -398,22 +420,80 @@ def sandbox_argv(argv: Sequence[str], *, env: Mapping[str, str] | None = None, c
     return [*args, "--", *map(os.fsdecode, argv)]
 
 
-class _CgroupCap:
-    """A memory cap on one untrusted command, in a cgroup delegated to the scorer by the harness."""
+class _GpuWatch:
+    """The scorer's side of the harness's GPU memory watchdog (``rdbench.sandbox.gpuwatch``).
 
-    def __init__(self, memory_mb: int | None) -> None:
+    The harness polls the driver for each cgroup the scorer makes for the agent's code, kills one over
+    the cap, and writes ``<cgroup name>.json`` into :data:`GPU_WATCH_ENV`'s folder (read-only here).
+    """
+
+    def __init__(self) -> None:
+        folder = os.environ.get(GPU_WATCH_ENV)
+        self.folder = Path(folder) if folder else None
+
+    @property
+    def active(self) -> bool:
+        return self.folder is not None
+
+    def _read(self, name: str) -> dict[str, Any] | None:
+        assert self.folder is not None
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads((self.folder / f"{name}.json").read_text())
+            return data if isinstance(data, dict) else None
+        return None
+
+    def wait(self, name: str, polls_after: int = 0) -> dict[str, Any]:
+        """The report on cgroup ``name`` once the watchdog has polled it more than ``polls_after`` times
+        (fails closed: a run the watchdog does not watch is not run, a watchdog that cannot read the
+        GPU is a scorer error)."""
+        deadline = time.monotonic() + GPU_WAIT_S
+        while True:
+            report = self._read(name)
+            if report is not None and report.get("error"):
+                raise ScorerError(f"the GPU memory cap cannot be enforced: {report['error']}")
+            if report is not None and int(report.get("polls", 0)) > polls_after:
+                return report
+            if time.monotonic() > deadline:
+                raise ScorerError(f"the harness's GPU watchdog did not report on {name} within {GPU_WAIT_S:.0f} s: "
+                                  "the GPU memory cap cannot be enforced, so the command is not run")
+            time.sleep(0.02)
+
+    def environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        """``extra`` plus the cooperative layer: the cap for PyTorch (``lib/gpucap/sitecustomize.py``)."""
+        env = dict(extra or {})
+        status = self._read("watchdog") or {}
+        cap = status.get("cap_mb")
+        if cap is not None:
+            env[GPU_CAP_ENV] = f"{float(cap):g}"
+            site = str(Path(__file__).with_name("gpucap"))
+            env["PYTHONPATH"] = site + (f":{env['PYTHONPATH']}" if env.get("PYTHONPATH") else "")
+        return env
+
+
+class _CgroupCap:
+    """A memory cap on one untrusted command, in a cgroup delegated to the scorer by the harness.
+
+    Where the harness watches GPU memory (the scale's ``gpu_memory_mb``), every command gets a cgroup,
+    with or without a memory cap: the watchdog finds the command's processes by it.
+    """
+
+    def __init__(self, memory_mb: int | None, gpu: _GpuWatch | None = None) -> None:
         self.dirs: list[Path] = []
-        if memory_mb is None:
+        self.gpu = gpu if gpu is not None and gpu.active else None
+        self.name = f"untrusted-{os.getpid()}-{time.monotonic_ns()}"
+        if memory_mb is None and self.gpu is None:
             return
         roots = [Path(p) for p in os.environ.get(CGROUP_DIR_ENV, "").split(":") if p]
         if not roots:
-            raise ScorerError("a memory cap was asked for but the harness delegated no cgroup to the scorer "
+            what = "a memory cap" if memory_mb is not None else "a GPU memory cap"
+            raise ScorerError(f"{what} was asked for but the harness delegated no cgroup to the scorer "
                               "(no writable cgroup hierarchy on this host): the cap cannot be enforced")
-        name = f"untrusted-{os.getpid()}-{time.monotonic_ns()}"
         for root in roots:
-            path = root / name
+            path = root / self.name
             path.mkdir()
             self.dirs.append(path)
+            if memory_mb is None:
+                continue
             limit = str(memory_mb * 2**20)
             if (path / "memory.max").exists():
                 (path / "memory.max").write_text(limit)
@@ -423,6 +503,33 @@ class _CgroupCap:
                 (path / "memory.limit_in_bytes").write_text(limit)
                 with contextlib.suppress(OSError):
                     (path / "memory.memsw.limit_in_bytes").write_text(limit)
+
+    def watch(self) -> int:
+        """Wait until the GPU watchdog watches this cgroup (before anything runs in it); its poll count."""
+        if self.gpu is None:
+            return 0
+        try:
+            return int(self.gpu.wait(self.name).get("polls", 0))
+        except BaseException:
+            self.close()
+            raise
+
+    def gpu_result(self, polls_before: int) -> dict[str, Any]:
+        """What the watchdog saw (after a poll that began once the command had ended)."""
+        if self.gpu is None:
+            return {}
+        report = self.gpu.wait(self.name, polls_after=max(polls_before, self._polls()) + 1)
+        peak = report.get("peak_mb")
+        visible = report.get("gpu_visible")
+        return {"over_gpu_memory": bool(report.get("over_cap")),
+                "peak_gpu_memory_mb": None if peak is None or visible is False else float(peak),
+                "gpu_memory_cap_mb": float(report["cap_mb"]),
+                "gpu_note": "no GPU visible" if visible is False else None}
+
+    def _polls(self) -> int:
+        assert self.gpu is not None
+        report = self.gpu._read(self.name) or {}
+        return int(report.get("polls", 0))
 
     def wrap(self, argv: list[str]) -> list[str]:
         if not self.dirs:
@@ -488,9 +595,17 @@ class Untrusted:
 
     def __init__(self, argv: Sequence[str], *, cwd: Path | str, env: Mapping[str, str] | None = None,
                  share: Sequence[Path | str] = (), memory_mb: int | None = None) -> None:
-        self._cap = _CgroupCap(memory_mb)
+        gpu = _GpuWatch()
+        self._cap = _CgroupCap(memory_mb, gpu)
+        if gpu.active:
+            env = gpu.environment(env)
         self._stderr_path = Path(tempfile.mkstemp(prefix="untrusted-", suffix=".stderr", dir=private_dir())[1])
         command = self._cap.wrap(sandbox_argv(argv, env=env, cwd=cwd, share=share))
+        self._polls = self._cap.watch()
+        self._closed = False
+        self.gpu: dict[str, Any] = {}
+        """After :meth:`close`, where a GPU cap is in force: what the watchdog saw (``over_gpu_memory``,
+        ``peak_gpu_memory_mb``, ``gpu_memory_cap_mb``, ``gpu_note``, as in :class:`Finished`)."""
         try:
             with _raw_spawn(), open(self._stderr_path, "wb") as err:
                 self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
@@ -517,8 +632,14 @@ class Untrusted:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        self._cap.close()
-        _count(time.perf_counter() - self.started)
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.gpu = self._cap.gpu_result(self._polls)
+        finally:
+            self._cap.close()
+            _count(time.perf_counter() - self.started)
 
     def __enter__(self) -> Untrusted:
         return self
@@ -545,10 +666,21 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
         memory_mb: A memory cap for the whole command (a cgroup); :class:`ScorerError` where the host
             cannot enforce one.
         output_limit: Bytes of stdout and of stderr kept.
+
+    Where the scale caps GPU memory (``gpu_memory_mb``) the harness's watchdog watches the command's
+    cgroup from before it starts (or it is not run: :class:`ScorerError`) and kills its whole process
+    tree over the cap: ``over_gpu_memory``, ``peak_gpu_memory_mb`` (None with ``gpu_note`` "no GPU
+    visible" where there is no GPU) and ``gpu_memory_cap_mb`` say what it saw. The command's
+    environment also gets ``GPU_MEMORY_CAP_MB`` and a ``sitecustomize`` that sets PyTorch's memory
+    fraction (cooperative only: the watchdog is the enforcing layer).
     """
-    cap = _CgroupCap(memory_mb)
+    gpu = _GpuWatch()
+    cap = _CgroupCap(memory_mb, gpu)
+    if gpu.active:
+        env = gpu.environment(env)
     command = cap.wrap(sandbox_argv(argv, env=env, cwd=cwd, share=share))
     out_path = private_dir() / f"untrusted-{threading.get_ident()}-{time.monotonic_ns()}"
+    polls = cap.watch()
     try:
         with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
             started = time.perf_counter()
@@ -571,6 +703,7 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
             proc.wait()
             oom = cap.oom_kills() > 0
             peak = cap.peak_bytes()
+            gpu_seen = cap.gpu_result(polls)
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(output_limit), err.read(output_limit)
@@ -581,7 +714,7 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
                 raise ScorerError(f"the nested sandbox could not be made: {first}")
         code = proc.returncode if proc.returncode is not None else -9
         return Finished(returncode=code, stdout=stdout, stderr=stderr, seconds=seconds, timed_out=timed_out,
-                        out_of_memory=oom, peak_memory_mb=None if peak is None else peak / 2**20)
+                        out_of_memory=oom, peak_memory_mb=None if peak is None else peak / 2**20, **gpu_seen)
     finally:
         cap.close()
         for suffix in (".out", ".err"):

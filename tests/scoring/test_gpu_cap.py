@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from rdbench.sandbox.api import FileReader
-from rdbench.sandbox.gpuwatch import gpu_devices
+from rdbench.sandbox.api import FileReader, GpuUsageReader
+from rdbench.sandbox.gpuwatch import GpuReadError, gpu_devices
 from rdbench.sandbox.limits import cgroup_mode
 from rdbench.scoring.runner import ScoreResult, score_workspace
 from rdbench.task.assets import materialize
@@ -126,7 +126,7 @@ def feeder(path: Path) -> Iterator[set[int]]:
         thread.join()
 
 
-def _score(tmp_path: Path, reader: FileReader | None, **overrides: Any) -> ScoreResult:
+def _score(tmp_path: Path, reader: GpuUsageReader | None, **overrides: Any) -> ScoreResult:
     task_dir = tmp_path / "toy_count"
     shutil.copytree(TOY, task_dir)
     (task_dir / "protected" / "score.py").write_text(GPU_SCORER)
@@ -177,3 +177,19 @@ def test_without_a_gpu_the_run_is_unaffected_and_its_peak_missing(tmp_path: Path
     under = result.details["under"]
     assert under["ok"] is True and under["over"] is False, under
     assert under["peak"] is None and under["note"] == "no GPU visible" and under["cap"] == 100.0, under
+
+
+class Unreadable:
+    """A GPU that is there but whose memory use cannot be read (nvidia-smi failing, say)."""
+
+    def read(self) -> dict[int, float] | None:
+        raise GpuReadError("nvidia-smi failed (exit 15): GPU is lost")
+
+    def describe(self) -> str:
+        return "a failing driver"
+
+
+def test_a_gpu_cap_that_cannot_be_checked_is_a_scorer_error_not_the_agents(tmp_path: Path) -> None:
+    result = _score(tmp_path, Unreadable(), mode="plain")
+    assert result.kind == "scorer_error", result
+    assert "the GPU memory cap cannot be enforced: nvidia-smi failed (exit 15)" in result.message, result

@@ -209,3 +209,34 @@ def test_from_the_sandbox(mat: Materialized, tmp_path: Path) -> None:
     assert "hidden-test loss" in outputs[4] and "peak memory" in outputs[4]
     values = run.agent_values
     assert values[0] is None and values[1] is not None and 2.4 < values[1] < 3.2, run.score_log
+
+
+GPU_HOG = """import os, sys, time
+if "gpu-mib=300" not in sys.argv:  # a stand-in for a process holding 300 MiB of GPU memory
+    os.execv(sys.executable, [sys.executable, "train.py", "gpu-mib=300"])
+time.sleep(60)
+"""
+
+
+def test_over_the_gpu_memory_cap_is_invalid_and_says_so(mat: Materialized, tmp_path: Path) -> None:
+    """The full scale's GPU cap (here on the mini scale, 100 MiB): the harness's watchdog, fed by a file
+    that reports 300 MiB for train.py's process in its run's cgroup, kills the run; invalid, naming
+    the cap, with the peak in the details."""
+    from rdbench.sandbox.api import FileReader
+    from tests.scoring.test_gpu_cap import feeder
+
+    ws = _workspace(tmp_path, "ws", {"train.py": GPU_HOG})
+    readings = tmp_path / "readings.json"
+    env = ensure_environment(mat.task.spec.environment)
+    with feeder(readings):
+        result = as_dict(asyncio.run(score_workspace(mat, ws, env, seed=0, gpu_reader=FileReader(readings),
+                                                     overrides={"gpu_memory_mb": 100})))
+    assert result["kind"] == "invalid", result
+    assert "over the GPU memory cap (peak 300 MiB > cap 100 MiB)" in result["message"], result
+    assert result["details"]["peak_gpu_memory_mb"] == 300.0 and result["details"]["seconds"] < 30, result
+
+
+def test_the_full_scale_caps_gpu_memory() -> None:
+    spec = load_task("train_under_cap").spec
+    assert spec.scale("full").params["gpu_memory_mb"] > 0
+    assert "gpu_memory_mb" not in spec.scale("mini").params  # no GPU there: the peak is reported missing

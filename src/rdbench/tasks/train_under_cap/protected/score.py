@@ -8,7 +8,9 @@ can be shipped in. ``train.py`` runs there in a nested sandbox (``rs.run_untrust
 memory cap for its whole process tree and a wall-clock limit; when that returns every process it
 started is dead, and only then is ``out/model.pt`` read, as data, into the scorer's own ``gpt.GPT``
 (``checkpoint.check_gpt``: parameter cap, names, shapes, dtypes, finite). Out of memory or out of time
-is invalid, with a message saying which. Score: next-token loss on the variant's hidden test stream,
+is invalid, with a message saying which. Where the scale sets ``gpu_memory_mb`` (full), the harness's
+GPU watchdog also caps the tree's GPU memory (polled; the toolkit adds PyTorch's cooperative memory
+fraction): over it is invalid too, and the details give the peak (None where no GPU is visible). Score: next-token loss on the variant's hidden test stream,
 windows of the model's own context at an alignment drawn from the seed.
 """
 
@@ -91,7 +93,13 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
                            env={"PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
                                 "TIME_CAP_S": f"{limit:g}", "MEMORY_CAP_MB": str(memory_mb)})
     ran = {"variant": variant.name, "files": names, "seconds": round(run.seconds, 2),
-           "peak_memory_mb": None if run.peak_memory_mb is None else round(run.peak_memory_mb, 1)}
+           "peak_memory_mb": None if run.peak_memory_mb is None else round(run.peak_memory_mb, 1),
+           # missing (None) where no GPU cap is in force or no GPU is visible, never 0
+           "peak_gpu_memory_mb": None if run.peak_gpu_memory_mb is None else round(run.peak_gpu_memory_mb, 1),
+           "gpu_memory_cap_mb": run.gpu_memory_cap_mb, "gpu_note": run.gpu_note}
+    if run.over_gpu_memory:
+        raise rs.Invalid(f"train.py went {run.gpu_over_text()} (its whole process tree, polled every "
+                         f"0.2 s) and was killed", **ran)
     if run.out_of_memory:
         raise rs.Invalid(f"train.py went over the memory cap of {memory_mb} MB (its whole process tree) and "
                          f"was killed", **ran)
@@ -120,6 +128,9 @@ def score(workspace: Path, protected: Path, params: dict[str, Any]) -> dict[str,
     if not math.isfinite(loss):
         raise rs.Invalid("the model's hidden-test loss is not finite", **details)
     peak = "" if run.peak_memory_mb is None else f", peak memory {run.peak_memory_mb:.0f} of {memory_mb} MB"
+    if run.gpu_memory_cap_mb is not None:
+        gpu = run.gpu_note if run.peak_gpu_memory_mb is None else f"{run.peak_gpu_memory_mb:.0f}"
+        peak += f", peak GPU memory {gpu} of {run.gpu_memory_cap_mb:.0f} MiB"
     return rs.scored(loss, f"hidden-test loss {loss:.4f} nats/token (lower is better); train.py took "
                            f"{run.seconds:.1f} of {limit:.0f} s{peak}; {facts['params']:,} parameters, "
                            f"context {block}", **details)

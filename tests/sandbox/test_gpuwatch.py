@@ -32,7 +32,7 @@ def test_nvidia_smi_lines_are_summed_per_pid() -> None:
         parse_compute_apps("1234, [N/A]\n")  # a usage the driver does not give: the cap is unchecked
 
 
-@pytest.mark.skipif(gpu_devices(), reason="this host has a GPU")
+@pytest.mark.skipif(bool(gpu_devices()), reason="this host has a GPU")
 def test_no_gpu_reads_as_none() -> None:
     assert NvidiaSmiReader().read() is None
 

@@ -193,3 +193,33 @@ def test_a_gpu_cap_that_cannot_be_checked_is_a_scorer_error_not_the_agents(tmp_p
     result = _score(tmp_path, Unreadable(), mode="plain")
     assert result.kind == "scorer_error", result
     assert "the GPU memory cap cannot be enforced: nvidia-smi failed (exit 15)" in result.message, result
+
+
+PROBE_TORCH = """
+import torch
+queued = [call[0].__name__ for call in torch.cuda._queued_calls]
+print("queued", "apply" in queued)
+if torch.cuda.is_available():  # a GPU host: the fraction really set, cap / device memory
+    torch.cuda.init()
+    total = torch.cuda.get_device_properties(0).total_memory
+    print("fraction", round(torch.cuda.get_per_process_memory_fraction(0) * total / 2**20))
+"""
+
+
+def test_the_cooperative_layer_tells_pytorch_the_cap() -> None:
+    """lib/gpucap/sitecustomize.py, as run_untrusted puts it on PYTHONPATH: importing torch queues the
+    memory fraction for CUDA's initialisation (and sets it, cap / device memory, where there is a GPU);
+    without the cap nothing is queued."""
+    import subprocess
+
+    from rdbench.scoring.runner import LIB_PATH
+
+    python = ensure_environment(load_task("train_under_cap").spec.environment) / "bin" / "python"
+    base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(LIB_PATH / "gpucap")}
+    capped = subprocess.run([python, "-c", PROBE_TORCH], env={**base, "GPU_MEMORY_CAP_MB": "1000"},
+                            capture_output=True, text=True, check=True).stdout.split("\n")
+    assert capped[0] == "queued True", capped
+    if len(capped) > 2:
+        assert capped[1] == "fraction 1000", capped
+    plain = subprocess.run([python, "-c", PROBE_TORCH], env=base, capture_output=True, text=True, check=True)
+    assert plain.stdout.startswith("queued False"), plain.stdout

@@ -69,8 +69,10 @@ def score(workspace, protected, params):
         return rs.scored(1.0, "not killed")
     if params.get("mode") == "plain":
         return rs.scored(1.0, "gpu", under=run(HOLD, "0.5", "gpu-mib=60"))
+    with rs.Untrusted([sys.executable, "-c", HOLD, "30", "gpu-mib=300"], cwd="/tmp") as piped:
+        piped.stdout.read()  # its environment line, then end of file once it is killed
     return rs.scored(1.0, "gpu", under=run(HOLD, "1.5", "gpu-mib=60"), over=run(HOLD, "30", "gpu-mib=300"),
-                     daemon=run(DAEMON))
+                     daemon=run(DAEMON), piped=piped.gpu)
 '''
 
 
@@ -155,7 +157,10 @@ def test_the_gpu_cap_kills_a_run_over_it_and_counts_only_the_runs_pids(tmp_path:
     assert "over the GPU memory cap (peak 300 MiB > cap 100 MiB)" in over["why"], over
     # a double-forked daemon over the cap takes its whole run with it
     assert daemon["over"] is True and daemon["seconds"] < 20, daemon
-    assert len(seen) >= 3
+    # the same with pipes (rs.Untrusted): its verdict after close
+    piped = result.details["piped"]
+    assert piped["over_gpu_memory"] is True and piped["peak_gpu_memory_mb"] == 300.0, piped
+    assert len(seen) >= 4
     for pid in seen:  # every process the feeder saw in a run's cgroup is dead
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -458,13 +458,12 @@ class _GpuWatch:
                                   "the GPU memory cap cannot be enforced, so the command is not run")
             time.sleep(0.02)
 
-    def environment(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+    @staticmethod
+    def environment(extra: Mapping[str, str] | None, cap_mb: float | None) -> dict[str, str]:
         """``extra`` plus the cooperative layer: the cap for PyTorch (``lib/gpucap/sitecustomize.py``)."""
         env = dict(extra or {})
-        status = self._read("watchdog") or {}
-        cap = status.get("cap_mb")
-        if cap is not None:
-            env[GPU_CAP_ENV] = f"{float(cap):g}"
+        if cap_mb is not None:
+            env[GPU_CAP_ENV] = f"{cap_mb:g}"
             site = str(Path(__file__).with_name("gpucap"))
             env["PYTHONPATH"] = site + (f":{env['PYTHONPATH']}" if env.get("PYTHONPATH") else "")
         return env
@@ -504,15 +503,17 @@ class _CgroupCap:
                 with contextlib.suppress(OSError):
                     (path / "memory.memsw.limit_in_bytes").write_text(limit)
 
-    def watch(self) -> int:
-        """Wait until the GPU watchdog watches this cgroup (before anything runs in it); its poll count."""
+    def watch(self) -> tuple[int, float | None]:
+        """Wait until the GPU watchdog watches this cgroup (before anything runs in it): its poll count
+        and the cap (None where no GPU cap is in force)."""
         if self.gpu is None:
-            return 0
+            return 0, None
         try:
-            return int(self.gpu.wait(self.name).get("polls", 0))
+            report = self.gpu.wait(self.name)
         except BaseException:
             self.close()
             raise
+        return int(report.get("polls", 0)), float(report["cap_mb"])
 
     def gpu_result(self, polls_before: int) -> dict[str, Any]:
         """What the watchdog saw (after a poll that began once the command had ended)."""
@@ -595,14 +596,16 @@ class Untrusted:
 
     def __init__(self, argv: Sequence[str], *, cwd: Path | str, env: Mapping[str, str] | None = None,
                  share: Sequence[Path | str] = (), memory_mb: int | None = None) -> None:
-        gpu = _GpuWatch()
-        self._cap = _CgroupCap(memory_mb, gpu)
-        if gpu.active:
-            env = gpu.environment(env)
-        self._stderr_path = Path(tempfile.mkstemp(prefix="untrusted-", suffix=".stderr", dir=private_dir())[1])
-        command = self._cap.wrap(sandbox_argv(argv, env=env, cwd=cwd, share=share))
-        self._polls = self._cap.watch()
+        self._cap = _CgroupCap(memory_mb, _GpuWatch())
+        self._polls, gpu_cap = self._cap.watch()
         self._closed = False
+        self._stderr_path = Path(tempfile.mkstemp(prefix="untrusted-", suffix=".stderr", dir=private_dir())[1])
+        try:
+            command = self._cap.wrap(sandbox_argv(argv, env=_GpuWatch.environment(env, gpu_cap), cwd=cwd,
+                                                  share=share))
+        except BaseException:
+            self._cap.close()
+            raise
         self.gpu: dict[str, Any] = {}
         """After :meth:`close`, where a GPU cap is in force: what the watchdog saw (``over_gpu_memory``,
         ``peak_gpu_memory_mb``, ``gpu_memory_cap_mb``, ``gpu_note``, as in :class:`Finished`)."""
@@ -674,13 +677,14 @@ def run_untrusted(argv: Sequence[str], *, cwd: Path | str, timeout: float, stdin
     environment also gets ``GPU_MEMORY_CAP_MB`` and a ``sitecustomize`` that sets PyTorch's memory
     fraction (cooperative only: the watchdog is the enforcing layer).
     """
-    gpu = _GpuWatch()
-    cap = _CgroupCap(memory_mb, gpu)
-    if gpu.active:
-        env = gpu.environment(env)
-    command = cap.wrap(sandbox_argv(argv, env=env, cwd=cwd, share=share))
+    cap = _CgroupCap(memory_mb, _GpuWatch())
+    polls, gpu_cap = cap.watch()
+    try:
+        command = cap.wrap(sandbox_argv(argv, env=_GpuWatch.environment(env, gpu_cap), cwd=cwd, share=share))
+    except BaseException:
+        cap.close()
+        raise
     out_path = private_dir() / f"untrusted-{threading.get_ident()}-{time.monotonic_ns()}"
-    polls = cap.watch()
     try:
         with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
             started = time.perf_counter()

@@ -233,7 +233,7 @@ def test_over_the_gpu_memory_cap_is_invalid_and_says_so(mat: Materialized, tmp_p
                                                      overrides={"gpu_memory_mb": 100})))
     assert result["kind"] == "invalid", result
     assert "over the GPU memory cap (peak 300 MiB > cap 100 MiB)" in result["message"], result
-    assert result["details"]["peak_gpu_memory_mb"] == 300.0 and result["details"]["seconds"] < 30, result
+    assert result["details"]["peak_gpu_memory_mb"] == 300.0, result
 
 
 def test_the_full_scale_caps_gpu_memory() -> None:

@@ -316,7 +316,7 @@ class Finished:
 
     @property
     def ok(self) -> bool:
-        """Exited with status 0, in time and within memory."""
+        """Exited with status 0, in time, within memory and within GPU memory."""
         return self.returncode == 0 and not self.timed_out and not self.out_of_memory and not self.over_gpu_memory
 
     def gpu_over_text(self) -> str:

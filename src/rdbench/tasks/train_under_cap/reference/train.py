@@ -49,7 +49,8 @@ def main():
     with open(HERE / "data" / "train.txt") as handle:
         data = np.fromiter((lookup[w] for line in handle for w in line.split()), dtype=np.uint8)
     cfg = GPTConfig(vocab_size=len(itos), block_size=BLOCK, n_layer=LAYERS, n_head=HEADS, n_embd=WIDTH)
-    model = GPT(cfg)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # full scale: one GPU
+    model = GPT(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.95), weight_decay=0.0)
     rng = np.random.default_rng(0)
     offsets = np.arange(BLOCK + 1)[None, :]
@@ -63,7 +64,7 @@ def main():
         for group in opt.param_groups:
             group["lr"] = lr_at(step, progress)
         ix = rng.integers(0, len(data) - BLOCK - 1, size=BATCH)
-        win = torch.from_numpy(data[ix[:, None] + offsets].astype(np.int64))
+        win = torch.from_numpy(data[ix[:, None] + offsets].astype(np.int64)).to(device)
         logits = model(win[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), win[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -73,7 +74,7 @@ def main():
         if step % 400 == 0:
             print(f"step {step} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
     (HERE / "out").mkdir(exist_ok=True)
-    state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+    state = {k: t.detach().cpu().clone() for k, t in model.state_dict().items()}
     state["head.weight"] = state["wte.weight"]
     torch.save({"config": cfg.to_dict(), "model": state}, HERE / "out" / "model.pt")
     print(f"saved out/model.pt after {time.time() - started:.0f} s")

@@ -38,7 +38,8 @@ def main():
     data = torch.tensor([stoi[w] for w in words], dtype=torch.float64)
     windows = data.unfold(0, BLOCK + 1, 1).contiguous()  # every window of BLOCK + 1 tokens
     cfg = GPTConfig(vocab_size=len(itos), block_size=BLOCK, n_layer=LAYERS, n_head=HEADS, n_embd=WIDTH)
-    model = GPT(cfg)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # full scale: one GPU
+    model = GPT(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.95))
     gen = torch.Generator().manual_seed(0)
     cap = float(os.environ.get("TIME_CAP_S", "90"))
@@ -47,7 +48,7 @@ def main():
         if time.time() - started > 0.8 * cap:
             print(f"stopped at step {step} of {STEPS}: 80% of the time cap used", flush=True)
             break
-        win = windows[torch.randint(0, len(windows), (BATCH,), generator=gen)].long()
+        win = windows[torch.randint(0, len(windows), (BATCH,), generator=gen)].long().to(device)
         logits = model(win[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), win[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -56,7 +57,7 @@ def main():
         if step % 200 == 0:
             print(f"step {step} loss {loss.item():.3f} ({time.time() - started:.0f} s)", flush=True)
     (HERE / "out").mkdir(exist_ok=True)
-    state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+    state = {k: t.detach().cpu().clone() for k, t in model.state_dict().items()}
     state["head.weight"] = state["wte.weight"]
     torch.save({"config": cfg.to_dict(), "model": state}, HERE / "out" / "model.pt")
     print(f"saved out/model.pt after {time.time() - started:.0f} s")

@@ -24,12 +24,13 @@ SEED = 11  # the scoring seed of these checks (the generator validates on 0)
 def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
-            "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", "clip_mode": "norm", **over}
+            "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", "clip_mode": "norm",
+            "holdout_rows": "tail", "holdout_size": "rows100", **over}
 
 
 def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
     return intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, random.Random(0),
-                          lr_logged=kind in intent.LR_LOGGED)
+                          lr_logged=kind in intent.LR_LOGGED, kind=kind)
 
 
 def _judge(kind: str, want: dict[str, str], files: dict[str, str]) -> dict[str, Any]:
@@ -50,11 +51,13 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "eval_every": _want(config_style="flat", eval_records="every_epoch"),
           "log_progress": _want(log_naming="underscore", progress_unit="examples"),
           "best_so_far": _want(log_naming="slash", judged_metric="val_acc"),
-          "grad_clip": _want(config_style="flat", clip_mode="value")}
+          "grad_clip": _want(config_style="flat", clip_mode="value"),
+          "held_out": _want(log_naming="underscore", holdout_rows="head", holdout_size="fifth")}
 # and the other option of the dimensions whose option was once always the same
 CASES = [*((kind, want) for kind, want in sorted(STYLES.items())),
          ("resume", _want(config_style="flat", ckpt_dir="checkpoints", exact_resume="weights_only")),
-         ("log_lr", _want(log_naming="slash", lr_value="base"))]
+         ("log_lr", _want(log_naming="slash", lr_value="base")),
+         ("held_out", _want(log_naming="slash", holdout_rows="tail", holdout_size="rows100"))]
 
 
 @pytest.mark.parametrize(("kind", "want"), CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)])
@@ -82,7 +85,8 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
                        (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
                               eval_records="eval_only", progress_unit="steps", exact_resume="weights_only",
-                              lr_value="base", clip_mode="value"), "warmup")):
+                              lr_value="base", clip_mode="value", holdout_rows="head", holdout_size="fifth"),
+                        "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
@@ -207,6 +211,14 @@ VARIANTS: dict[str, list[tuple[dict[str, str], list[tuple[str, str]]]]] = {
         # the weights' gradient clipped by value, the bias's left as it is
         (_want(clip_mode="value"), [("gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)",
                                      "gw = np.clip(gw, -threshold, threshold)")])],
+    "held_out": [  # the fifth as a fraction, the split by index arrays; the tail's 100 rows by their positions
+        (_want(holdout_rows="head", holdout_size="fifth"),
+         [("    n = len(x_all) // 5  # the held-out rows\n", "    n = int(0.2 * len(x_all))\n"),
+          ("x_all[:n], y_all[:n], x_all[n:], y_all[n:]",
+           "x_all[np.arange(n)], y_all[np.arange(n)], x_all[np.arange(n, len(x_all))], y_all[n:]")]),
+        (_want(holdout_rows="tail", holdout_size="rows100"),
+         [("x_all[-n:], y_all[-n:], x_all[:-n], y_all[:-n]",
+           "x_all[len(x_all) - n:], y_all[len(y_all) - n:], x_all[:len(x_all) - n], y_all[:len(y_all) - n]")])],
 }
 
 
@@ -259,3 +271,32 @@ def test_the_oracle_clips_its_twins_at_the_threshold_the_plan_sets() -> None:
     threshold = CHECKS.PARAMS["grad_clip"]["threshold"]
     assert threshold == intent.CLIP_THRESHOLD
     assert str(intent.CLIP_THRESHOLD) in intent.implementation("oracle", _want(), _want())
+
+
+def test_a_held_out_split_carved_in_the_data_module_passes_and_other_evals_do_not() -> None:
+    """held_out is judged by the numbers: the split may be carved in data.py (the project's tests
+    allow a third split), while a random split, an eval on the test split or on the training rows
+    (the project as it came) reproduce none of the oracle's twins."""
+    want = _want(log_naming="slash", holdout_rows="tail", holdout_size="fifth")
+    files = _project(want, kind="held_out")
+    data = files["data.py"].replace(
+        '    return {"train": (x[:600], y[:600]), "test": (x[600:], y[600:])}\n',
+        '    return {"train": (x[:480], y[:480]), "val": (x[480:600], y[480:600]), "test": (x[600:], y[600:])}\n')
+    train = files["train.py"].replace('evaluate(w, b, splits["train"])  # no validation split yet: the training rows',
+                                      'evaluate(w, b, splits["val"])')
+    in_data = {**files, "data.py": data, "train.py": train}
+    assert data != files["data.py"] and train != files["train.py"] and intent.run_tests(in_data)
+    base = json.loads(files["config.json"])  # the scorer's oracle runs the project's own data.py
+    oracle = GENERATE.oracle_of(CHECKS, "held_out", files, want, base, SEED)
+    result = GENERATE.judge_local(CHECKS, "held_out", want, in_data, oracle, base, SEED)
+    assert result["explicit"] and all(result["implied"].values()), result
+    reference = intent.implementation("held_out", want, want)
+    shuffled = reference.replace("    x_val, y_val, x_train, y_train = ",
+                                 "    perm = np.random.default_rng(cfg[\"data_seed\"]).permutation(len(x_all))\n"
+                                 "    x_all, y_all = x_all[perm], y_all[perm]\n    x_val, y_val, x_train, y_train = ")
+    on_test = files["train.py"].replace('evaluate(w, b, splits["train"])  # no validation split yet: the training rows',
+                                        'evaluate(w, b, splits["test"])')
+    for text in (shuffled, on_test):
+        assert text != files["train.py"]
+        result = _judge("held_out", want, {**files, "train.py": text})
+        assert not result["explicit"] and CHECKS.value(result, True) == 0.0, result

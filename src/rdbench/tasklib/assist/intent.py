@@ -47,6 +47,23 @@ def load_splits(data_seed):
     return {"train": (x[:500], y[:500]), "val": (x[500:700], y[500:700]), "test": (x[700:], y[700:])}
 '''
 
+DATA_POOLED = '''"""The project's data: a fixed synthetic 3-class problem, split into train and test (no validation split yet)."""
+
+import numpy as np
+
+
+def load_splits(data_seed):
+    """{"train": (x, y), "test": (x, y)}: 600 and 200 rows of 10 features (the training rows in collection order)."""
+    rng = np.random.default_rng(data_seed)
+    n, d, k = 800, 10, 3
+    centers = rng.normal(size=(k, d)) * 0.45
+    y = rng.integers(0, k, size=n)
+    x = centers[y] + rng.normal(size=(n, d))
+    flip = rng.random(n) < 0.1
+    y = np.where(flip, rng.integers(0, k, size=n), y)
+    return {"train": (x[:600], y[:600]), "test": (x[600:], y[600:])}
+'''
+
 LOGGER = '''"""The lab's run logger: one JSON line per epoch in <out_dir>/log.jsonl (appended, never rewritten).
 
 Do not edit: the lab's dashboards read these files.
@@ -90,9 +107,7 @@ from data import load_splits  # noqa: E402
 
 def test_data_is_fixed_and_split():
     a, b = load_splits(3), load_splits(3)
-    assert [len(a[s][0]) for s in ("train", "val", "test")] == [500, 200, 200]
-    assert (a["val"][0] == b["val"][0]).all()
-
+{SPLIT_TEST}
 
 def test_a_short_run_logs_every_epoch():
     with open(os.path.join(ROOT, "config.json")) as handle:
@@ -117,6 +132,12 @@ if __name__ == "__main__":
     test_a_short_run_logs_every_epoch()
     print("2 tests passed")
 '''
+
+SPLIT_TESTS = {  # the data test of a project with a validation split, and of one without (held_out)
+    False: '    assert [len(a[s][0]) for s in ("train", "val", "test")] == [500, 200, 200]\n'
+           '    assert (a["val"][0] == b["val"][0]).all()\n',
+    True: '    assert len(a["test"][0]) == 200 and sum(len(x) for x, _ in a.values()) == 800\n'
+          '    assert (a["test"][0] == b["test"][0]).all()\n'}
 
 TRAIN = '''"""Trains a softmax classifier on the project's data; every setting comes from a JSON config."""
 
@@ -221,6 +242,13 @@ NOTES = {
                            "together).",
                   "value": "Gradient clipping here always means clipping every gradient entry to [-threshold, "
                            "threshold]."},
+    "holdout_rows": {"tail": "The training rows are in collection order; a held-out split is always their last rows "
+                             "(the most recent data), never a random sample.",
+                     "head": "The training rows are in collection order; a held-out split is always their first rows "
+                             "(the pilot batch, collected under the final protocol), never a random sample."},
+    "holdout_size": {"rows100": "A held-out split is always 100 rows, whatever the size of the data (so that accuracies "
+                                "compare across projects).",
+                     "fifth": "A held-out split is always a fifth of the rows it is carved from."},
     "progress_unit": {"examples": "Curves are plotted against the number of examples seen, never steps (batch sizes "
                                   "differ between runs).",
                       "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
@@ -299,12 +327,51 @@ def _switch(kind: str, style: str, params: tuple[tuple[str, float], ...]) -> str
     return "\n".join(lines)
 
 
+HELD_OUT_TWINS = (("tail", "rows100"), ("tail", "fifth"), ("head", "rows100"), ("head", "fifth"))
+POOLED_EVAL = '        val_loss, val_acc = evaluate(w, b, splits["train"])  # no validation split yet: the training rows\n'
+VAL_EVAL = '        val_loss, val_acc = evaluate(w, b, splits["val"])\n'
+HOLDOUT_TWIN = '''
+
+def _holdout_twin(cfg, rows, size):
+    """The project trained on the training rows less a held-out split (its last or first rows, 100 of
+    them or a fifth), evaluated on that split every epoch: [(train loss, val loss, val acc)]."""
+    x_all, y_all = load_splits(cfg["data_seed"])["train"]
+    n = 100 if size == "rows100" else len(x_all) // 5
+    if rows == "tail":
+        x_val, y_val, x_train, y_train = x_all[-n:], y_all[-n:], x_all[:-n], y_all[:-n]
+    else:
+        x_val, y_val, x_train, y_train = x_all[:n], y_all[:n], x_all[n:], y_all[n:]
+    rng = np.random.default_rng(cfg["seed"])
+    w = rng.normal(scale=0.01, size=(x_train.shape[1], int(y_train.max()) + 1))
+    b = np.zeros(w.shape[1])
+    out = []
+    for epoch in range(cfg["epochs"]):
+        lr = cfg["lr"] * cfg["lr_decay"] ** epoch
+        order = rng.permutation(len(x_train))
+        total = 0.0
+        for start in range(0, len(order), cfg["batch_size"]):
+            idx = order[start:start + cfg["batch_size"]]
+            xb, yb = x_train[idx], y_train[idx]
+            p = forward(w, b, xb)
+            total += float(-np.log(p[np.arange(len(yb)), yb] + 1e-12).sum())
+            grad = p.copy()
+            grad[np.arange(len(yb)), yb] -= 1.0
+            grad /= len(yb)
+            w -= lr * (xb.T @ grad)
+            b -= lr * grad.sum(axis=0)
+        out.append((total / len(x_train), *evaluate(w, b, (x_val, y_val))))
+    return out
+'''
+
+
 def implementation(kind: str | None, style: dict[str, str], options: dict[str, str],
-                   lr_logged: bool | None = None) -> str:
+                   lr_logged: bool | None = None, project_kind: str | None = None) -> str:
     """The project's train.py with request ``kind`` implemented by ``options`` (None: the project as it
     is). ``style`` holds the project's own log naming and config style (the code around the feature);
     ``lr_logged``: whether the project's epoch record carries the learning rate (None: where the
-    kind's project does, :data:`LR_LOGGED`)."""
+    kind's project does, :data:`LR_LOGGED`); ``project_kind``: the request whose project this is
+    (None: ``kind``), which decides whether the project has a validation split (:data:`POOLED`)."""
+    pooled = (kind if project_kind is None else project_kind) in POOLED
     names = keys(style["log_naming"])
     code = {"setup": "", "rate": "", "epoch": "", "after_log": "", "final": ""}
     start = "0"
@@ -409,15 +476,30 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
                 "                gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)\n")
         edits.append((UPDATE, "            gw, gb = xb.T @ grad, grad.sum(axis=0)\n            if enabled:\n" + clip
                        + "            w -= lr * gw\n            b -= lr * gb\n"))
+    elif kind == "held_out":  # a held-out split carved from the training rows, the eval on it
+        n = "100" if options["holdout_size"] == "rows100" else "len(x_all) // 5"
+        carve = ("x_all[-n:], y_all[-n:], x_all[:-n], y_all[:-n]" if options["holdout_rows"] == "tail" else
+                 "x_all[:n], y_all[:n], x_all[n:], y_all[n:]")
+        edits.append(('    x_train, y_train = splits["train"]\n',
+                      f'    x_all, y_all = splits["train"]\n    n = {n}  # the held-out rows\n'
+                      f"    x_val, y_val, x_train, y_train = {carve}\n"))
+        edits.append((POOLED_EVAL, "        val_loss, val_acc = evaluate(w, b, (x_val, y_val))\n"))
     elif kind == "oracle":  # the scorer's yardstick: the project, with both test metrics in the results
         code["final"] = ('    final["_oracle_test_loss"], final["_oracle_test_acc"] = '
                          'evaluate(w, b, splits["test"])')
-        # and two twins trained on the same batches with the gradient clipped at CLIP_THRESHOLD, by its
-        # norm and by value, whose validation losses a clipping request is told apart by
-        code["setup"] = "    twins = {mode: (w.copy(), b.copy()) for mode in (\"norm\", \"value\")}"
-        code["epoch"] = ("        for mode, (tw, tb) in twins.items():\n"
-                         '            record[f"_oracle/{mode}_val_loss"] = evaluate(tw, tb, splits["val"])[0]')
-        edits.append((UPDATE, UPDATE + TWINS))
+        if pooled:  # and the project trained with each held-out split a held_out request may mean
+            code["setup"] = ("    holdout = {f\"{r}_{s}\": _holdout_twin(cfg, r, s) for r, s in "
+                             + repr(HELD_OUT_TWINS) + "}")
+            code["epoch"] = ("        for twin, numbers in holdout.items():\n"
+                             '            for name, number in zip(("train_loss", "val_loss", "val_acc"), numbers[epoch]):\n'
+                             '                record[f"_oracle/{twin}/{name}"] = number')
+            edits.append(("\n\ndef main():", HOLDOUT_TWIN + "\n\ndef main():"))
+        else:  # and two twins trained on the same batches with the gradient clipped at CLIP_THRESHOLD, by
+            # its norm and by value, whose validation losses a clipping request is told apart by
+            code["setup"] = "    twins = {mode: (w.copy(), b.copy()) for mode in (\"norm\", \"value\")}"
+            code["epoch"] = ("        for mode, (tw, tb) in twins.items():\n"
+                             '            record[f"_oracle/{mode}_val_loss"] = evaluate(tw, tb, splits["val"])[0]')
+            edits.append((UPDATE, UPDATE + TWINS))
     logs_lr = kind in LR_LOGGED if lr_logged is None else lr_logged
     text = TRAIN.replace("{AUGMENT}", _augment(style["config_style"])).replace("{START}", start)
     text = text.replace("{LRKEY}", f', "{names["train_lr"]}": lr' if logs_lr else "")
@@ -425,6 +507,8 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
         text = text.replace(slot, names[name])
     for slot, snippet in code.items():
         text = text.replace(f"#@{slot}\n", snippet + "\n" if snippet else "")
+    if pooled:
+        text = text.replace(VAL_EVAL, POOLED_EVAL)
     for line, replacement in edits:
         assert text.count(line) == 1, line
         text = text.replace(line, replacement)
@@ -440,13 +524,17 @@ def notes(clues: dict[str, str], rng: random.Random, extra: tuple[str, ...] = ()
 
 
 def project(style: dict[str, str], note_clues: dict[str, str], lr_decay: float, rng: random.Random,
-            lr_logged: bool = False) -> dict[str, str]:
+            lr_logged: bool = False, kind: str | None = None) -> dict[str, str]:
     """The project's files (relative path -> text) before the request (``lr_logged``: the epoch record
-    carries the learning rate, as the projects of :data:`LR_LOGGED` kinds do)."""
+    carries the learning rate, as the projects of :data:`LR_LOGGED` kinds do; ``kind``: the request,
+    whose project has no validation split where it is in :data:`POOLED`)."""
+    pooled = kind in POOLED
     names = keys(style["log_naming"])
     tests = TESTS.replace("{KEYS}", "{" + ", ".join(json.dumps(names[k]) for k in ("train_loss", "val_loss",
                                                                                      "val_acc")) + "}")
-    return {"train.py": implementation(None, style, {}, lr_logged), "data.py": DATA, "logger.py": LOGGER,
+    tests = tests.replace("{SPLIT_TEST}", SPLIT_TESTS[pooled])
+    return {"train.py": implementation(None, style, {}, lr_logged, kind), "data.py": DATA_POOLED if pooled else DATA,
+            "logger.py": LOGGER,
             "tests/test_project.py": tests.replace("{ACC}", json.dumps(names["val_acc"])),
             "config.json": json.dumps(base_config(style, lr_decay), indent=1) + "\n", "README.md": README,
             "NOTES.md": notes(note_clues, rng, (BASE_RATE_NOTE,) if style.get("lr_value") == "base" else ())}
@@ -558,7 +646,9 @@ REQUESTS = {
     "log_progress": '"also log how much training each record has seen, so that runs can be lined up"',
     "best_so_far": '"also log the best validation score so far in every record"',
     "grad_clip": '"clip the gradients" (config option `grad_clip`, with a `threshold`)',
+    "held_out": '"make the eval use a held-out split"',
 }
+POOLED = ("held_out",)  # kinds whose project has no validation split (the eval runs on the training rows)
 LR_LOGGED = ("warmup",)  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
 TEXTBOOK: dict[str, dict[str, str]] = {
     # what a tutorial does without looking at the project: flat switches, validation loss, a bare
@@ -577,4 +667,6 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     "log_progress": {"log_naming": "bare", "progress_unit": "steps"},
     "best_so_far": {"log_naming": "bare", "judged_metric": "val_acc"},
     "grad_clip": {"config_style": "flat", "clip_mode": "norm"},  # as torch's clip_grad_norm_
+    # the last fifth of the training rows, unshuffled (as Keras's validation_split=0.2 takes them)
+    "held_out": {"holdout_rows": "tail", "holdout_size": "fifth"},
 }

@@ -24,6 +24,10 @@ KEYWORDS: dict[str, tuple[str, ...]] = {  # one-word synonyms; a question naming
     "eval_records": ("skipped", "skip", "evaluated", "unevaluated"),
     "progress_unit": ("progress", "steps", "examples", "count"),
     "clip_mode": ("clipping", "clip", "clipped", "norm"),
+    # not "first"/"last"/"many"/"order" (a question about keeping the last checkpoints, how many, or
+    # the batch order would name two topics)
+    "holdout_rows": ("head", "tail", "oldest", "newest", "recent", "contiguous"),
+    "holdout_size": ("size", "big", "large", "fraction", "fifth", "proportion", "percent"),
 }
 SAID: dict[str, dict[str, str]] = {  # answers for options that no sentence of the notes states
     "config_style": {

@@ -49,7 +49,7 @@ def judge_local(checks: ModuleType, kind: str, want: dict[str, str], files: dict
 def oracle_of(checks: ModuleType, kind: str, files: dict[str, str], want: dict[str, str],
               base: dict[str, Any], seed: int) -> dict[str, Any]:
     """The oracle's outputs on ``seed``."""
-    oracle_files = {**files, "train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED)}
+    oracle_files = {**files, "train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED, kind)}
     out: dict[str, Any] = intent.run_local(oracle_files, checks.oracle_runs(kind, base, seed))["oracle"]
     return out
 
@@ -93,6 +93,7 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
             "test_once": rng.choice(["end_only", "every_epoch"]), "keep_last": rng.choice(["keep_last", "keep_all"])}
     want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]),
                 progress_unit=rng.choice(["examples", "steps"]), clip_mode=rng.choice(["norm", "value"]))
+    want.update(holdout_rows=rng.choice(["tail", "head"]), holdout_size=rng.choice(["rows100", "fifth"]))
     return kind, want
 
 
@@ -108,7 +109,7 @@ def build(seed: int) -> dict[str, Any]:
             continue
         lr_decay = rng.choice([0.8, 0.85, 0.9])
         files = intent.project(want, {d: want[d] for d in intent.NOTE_DIMS}, lr_decay, rng,
-                               lr_logged=kind in intent.LR_LOGGED)
+                               lr_logged=kind in intent.LR_LOGGED, kind=kind)
         reference = {**files, "train.py": intent.implementation(kind, want, want)}
         if kind in checks.SWITCHED:  # the reference writes the new option into the config, switched off
             config = json.loads(files["config.json"])
@@ -140,7 +141,8 @@ def generate(seed: int, out: Path, params: dict[str, Any]) -> dict[str, Any]:
     for path in ("train.py", "config.json"):
         if inst["reference"][path] != files[path]:
             (out / "reference" / path).write_text(inst["reference"][path])
-    oracle = {"train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED), "data.py": files["data.py"],
+    oracle = {"train.py": intent.implementation("oracle", want, want, kind in intent.LR_LOGGED, kind),
+              "data.py": files["data.py"],
               "logger.py": files["logger.py"]}
     for path, text in oracle.items():
         (out / "protected" / "oracle" / path).write_text(text)

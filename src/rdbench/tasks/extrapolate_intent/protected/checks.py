@@ -25,6 +25,7 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | log_progress | every record carries a running count of the training done (steps or examples) | log_naming; progress_unit: examples, steps |
 | best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
 | grad_clip | training with the threshold follows the oracle's twin clipped by norm or by value | config_style; clip_mode: norm, value |
+| held_out | the run is one of the oracle's held-out twins: trained on the training rows less a held-out split and evaluated on that split (rows never trained on) | holdout_rows: tail, head; holdout_size: rows100, fifth |
 
 The checks of the later kinds judge behaviour within tolerances, not a formula: any ramp of the
 warm-up (linear from zero or not, ending at the last warm-up epoch or the one after it), ties of the best
@@ -35,7 +36,12 @@ the run's validation losses: the oracle trains two twins on the same batches, on
 global norm and one by value, and a run is of the kind whose twin it follows within a quarter of the
 twins' gap (measured: clipping per parameter, or the weights only, or with an epsilon stays within a
 tenth of the gap of the norm twin; clipping by value the weights only, within a tenth of the value
-twin; no clipping at all is more than a third of the gap from either).
+twin; no clipping at all is more than a third of the gap from either). A held-out split is judged
+by the numbers alone: the oracle trains the project on each of the four contiguous splits (the
+last or first 100 rows or fifth of the training rows held out) and a run must reproduce one of them
+exactly (training loss, validation loss and accuracy of every epoch, and the results), which it can
+only do by training on exactly the other rows and evaluating on those; where the split is carved
+(``train.py`` or ``data.py``) and how it is written does not matter.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ import re
 from typing import Any
 
 KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every", "report_best", "warmup",
-         "eval_every", "log_progress", "best_so_far", "grad_clip")
+         "eval_every", "log_progress", "best_so_far", "grad_clip", "held_out")
 DIMS: dict[str, tuple[str, ...]] = {
     "config_style": ("nested", "flat"),
     "judged_metric": ("val_acc", "val_loss"),
@@ -60,6 +66,8 @@ DIMS: dict[str, tuple[str, ...]] = {
     "eval_records": ("every_epoch", "eval_only"),
     "progress_unit": ("examples", "steps"),
     "clip_mode": ("norm", "value"),
+    "holdout_rows": ("tail", "head"),
+    "holdout_size": ("rows100", "fifth"),
 }
 AT_STAKE: dict[str, tuple[str, ...]] = {
     "early_stopping": ("config_style", "judged_metric"),
@@ -73,15 +81,17 @@ AT_STAKE: dict[str, tuple[str, ...]] = {
     "log_progress": ("log_naming", "progress_unit"),
     "best_so_far": ("log_naming", "judged_metric"),
     "grad_clip": ("config_style", "clip_mode"),
+    "held_out": ("holdout_rows", "holdout_size"),
 }
 PARAMS: dict[str, dict[str, float]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
                                      "resume": {}, "log_lr": {}, "report_test": {}, "report_best": {},
                                      "warmup": {"epochs": 3}, "eval_every": {"every": 3}, "log_progress": {},
-                                     "best_so_far": {}, "grad_clip": {"threshold": 0.02}}  # as the oracle's twins
+                                     "best_so_far": {}, "grad_clip": {"threshold": 0.02},
+                                     "held_out": {}}  # as the oracle's twins
 SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every", "grad_clip")  # the config turns them on and off
 EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7,
           "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10,
-          "grad_clip": 8}
+          "grad_clip": 8, "held_out": 8}
 CLIP_TOL = 0.25  # grad_clip: a run follows a twin within this share of the twins' gap (see the module docstring)
 PROGRESS_BATCH = 25  # log_progress: a batch size that divides the 500 training rows (no partial batch to count)
 MIN_BEST_EPOCHS = 5  # report_best: the shortest run the plan cuts the oracle's to (see best_horizon)
@@ -482,6 +492,29 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         implied["config_style"] = kinds["on"] is not None and off_ok
         implied["clip_mode"] = intent["clip_mode"] in kinds.values()
         notes.append(f"clipping followed: {kinds} (twins' gap {gap:.3g})")
+    elif kind == "held_out":  # there is no "off": the eval moves to the held-out rows for good
+        out = outputs.get("on", {})
+        log, res = out.get("log") or [], out.get("results") or {}
+        measured = ("train_loss", "val_loss", "val_acc")
+        twins = [(rows, size) for rows in DIMS["holdout_rows"] for size in DIMS["holdout_size"]]
+
+        def reproduces(rows: str, size: str) -> bool:
+            """Whether the run is the oracle's twin trained without, and evaluated on, that split."""
+            if [r.get("epoch") for r in log] != list(range(EPOCHS["held_out"])):
+                return False
+            try:
+                want = [{names[m]: float(olog[e][f"_oracle/{rows}_{size}/{m}"]) for m in measured}
+                        for e in range(len(log))]
+            except (KeyError, TypeError, ValueError):
+                return False
+            return all(_same(r, w, list(w)) for r, w in zip(log, want, strict=True)) and \
+                _same(res, want[-1], [names["val_loss"], names["val_acc"]])
+
+        matched = [twin for twin in twins if reproduces(*twin)]
+        explicit = bool(matched)
+        implied["holdout_rows"] = explicit and all(rows == intent["holdout_rows"] for rows, _ in matched)
+        implied["holdout_size"] = explicit and all(size == intent["holdout_size"] for _, size in matched)
+        notes.append(f"held-out split reproduced: {matched or 'none of the four'}")
     return {"explicit": explicit, "implied": implied, "off_unchanged": off_ok, "notes": notes}
 
 

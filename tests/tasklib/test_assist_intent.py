@@ -25,7 +25,7 @@ def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
             "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", "clip_mode": "norm",
-            "holdout_rows": "tail", "holdout_size": "rows100", **over}
+            "holdout_rows": "tail", "holdout_size": "rows100", "anneal_shape": "cosine", **over}
 
 
 def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
@@ -52,12 +52,14 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "log_progress": _want(log_naming="underscore", progress_unit="examples"),
           "best_so_far": _want(log_naming="slash", judged_metric="val_acc"),
           "grad_clip": _want(config_style="flat", clip_mode="value"),
-          "held_out": _want(log_naming="underscore", holdout_rows="head", holdout_size="fifth")}
+          "held_out": _want(log_naming="underscore", holdout_rows="head", holdout_size="fifth"),
+          "anneal": _want(config_style="nested", anneal_shape="cosine")}
 # and the other option of the dimensions whose option was once always the same
 CASES = [*((kind, want) for kind, want in sorted(STYLES.items())),
          ("resume", _want(config_style="flat", ckpt_dir="checkpoints", exact_resume="weights_only")),
          ("log_lr", _want(log_naming="slash", lr_value="base")),
-         ("held_out", _want(log_naming="slash", holdout_rows="tail", holdout_size="rows100"))]
+         ("held_out", _want(log_naming="slash", holdout_rows="tail", holdout_size="rows100")),
+         ("anneal", _want(config_style="flat", anneal_shape="linear", log_naming="underscore"))]
 
 
 @pytest.mark.parametrize(("kind", "want"), CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)])
@@ -85,8 +87,8 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
                        (_want(log_naming="underscore", config_style="flat", judged_metric="val_loss", ckpt_dir="ckpt",
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
                               eval_records="eval_only", progress_unit="steps", exact_resume="weights_only",
-                              lr_value="base", clip_mode="value", holdout_rows="head", holdout_size="fifth"),
-                        "warmup")):
+                              lr_value="base", clip_mode="value", holdout_rows="head", holdout_size="fifth",
+                              anneal_shape="linear"), "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
@@ -211,6 +213,10 @@ VARIANTS: dict[str, list[tuple[dict[str, str], list[tuple[str, str]]]]] = {
         # the weights' gradient clipped by value, the bias's left as it is
         (_want(clip_mode="value"), [("gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)",
                                      "gw = np.clip(gw, -threshold, threshold)")])],
+    "anneal": [  # at zero in the last epoch; the cosine through math and a half-angle identity
+        (_want(anneal_shape="linear"), [('(1.0 - epoch / cfg["epochs"])', '(1.0 - epoch / (cfg["epochs"] - 1))')]),
+        (_want(anneal_shape="cosine"), [('0.5 * (1.0 + float(np.cos(np.pi * epoch / cfg["epochs"])))',
+                                         '__import__("math").cos(__import__("math").pi * epoch / (2 * cfg["epochs"])) ** 2')])],
     "held_out": [  # the fifth as a fraction, the split by index arrays; the tail's 100 rows by their positions
         (_want(holdout_rows="head", holdout_size="fifth"),
          [("    n = len(x_all) // 5  # the held-out rows\n", "    n = int(0.2 * len(x_all))\n"),

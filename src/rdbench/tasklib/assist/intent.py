@@ -249,6 +249,10 @@ NOTES = {
     "holdout_size": {"rows100": "A held-out split is always 100 rows, whatever the size of the data (so that accuracies "
                                 "compare across projects).",
                      "fifth": "A held-out split is always a fifth of the rows it is carved from."},
+    "anneal_shape": {"cosine": "When we anneal a learning rate it is always a cosine to zero (as in SGDR), never a "
+                               "straight line.",
+                     "linear": "When we anneal a learning rate it is always a straight line to zero (as in the BERT "
+                               "recipes), never a cosine."},
     "progress_unit": {"examples": "Curves are plotted against the number of examples seen, never steps (batch sizes "
                                   "differ between runs).",
                       "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
@@ -476,6 +480,12 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
                 "                gw, gb = np.clip(gw, -threshold, threshold), np.clip(gb, -threshold, threshold)\n")
         edits.append((UPDATE, "            gw, gb = xb.T @ grad, grad.sum(axis=0)\n            if enabled:\n" + clip
                        + "            w -= lr * gw\n            b -= lr * gb\n"))
+    elif kind == "anneal":  # the per-epoch decay replaced by a rate annealed to zero at the run's end
+        code["setup"] = _switch(kind, options["config_style"], ())
+        code["rate"] = ("        if enabled:\n"
+                        + ('            lr = cfg["lr"] * 0.5 * (1.0 + float(np.cos(np.pi * epoch / cfg["epochs"])))'
+                           if options["anneal_shape"] == "cosine" else
+                           '            lr = cfg["lr"] * (1.0 - epoch / cfg["epochs"])'))
     elif kind == "held_out":  # a held-out split carved from the training rows, the eval on it
         n = "100" if options["holdout_size"] == "rows100" else "len(x_all) // 5"
         carve = ("x_all[-n:], y_all[-n:], x_all[:-n], y_all[:-n]" if options["holdout_rows"] == "tail" else
@@ -647,9 +657,11 @@ REQUESTS = {
     "best_so_far": '"also log the best validation score so far in every record"',
     "grad_clip": '"clip the gradients" (config option `grad_clip`, with a `threshold`)',
     "held_out": '"make the eval use a held-out split"',
+    "anneal": '"anneal the learning rate to zero over the run instead of decaying it every epoch" (config option '
+              '`anneal`)',
 }
 POOLED = ("held_out",)  # kinds whose project has no validation split (the eval runs on the training rows)
-LR_LOGGED = ("warmup",)  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
+LR_LOGGED = ("warmup", "anneal")  # kinds whose project logs the learning rate every epoch (the warm-up shows in it)
 TEXTBOOK: dict[str, dict[str, str]] = {
     # what a tutorial does without looking at the project: flat switches, validation loss, a bare
     # "lr" key with the configured rate, a checkpoint file in the output folder, weights only, all files
@@ -669,4 +681,5 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     "grad_clip": {"config_style": "flat", "clip_mode": "norm"},  # as torch's clip_grad_norm_
     # the last fifth of the training rows, unshuffled (as Keras's validation_split=0.2 takes them)
     "held_out": {"holdout_rows": "tail", "holdout_size": "fifth"},
+    "anneal": {"config_style": "flat", "anneal_shape": "cosine"},  # as torch's CosineAnnealingLR(T_max=epochs)
 }

@@ -25,6 +25,7 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | log_progress | every record carries a running count of the training done (steps or examples) | log_naming; progress_unit: examples, steps |
 | best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
 | grad_clip | training with the threshold follows the oracle's twin clipped by norm or by value | config_style; clip_mode: norm, value |
+| anneal | the logged rate starts at the configured one and is annealed to zero by the run's end, and training follows it | config_style; anneal_shape: cosine, linear |
 | held_out | the run is one of the oracle's held-out twins: trained on the training rows less a held-out split and evaluated on that split (rows never trained on) | holdout_rows: tail, head; holdout_size: rows100, fifth |
 
 The checks of the later kinds judge behaviour within tolerances, not a formula: any ramp of the
@@ -52,7 +53,8 @@ import re
 from typing import Any
 
 KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every", "report_best", "warmup",
-         "eval_every", "log_progress", "best_so_far", "grad_clip", "held_out")
+         "eval_every", "log_progress", "best_so_far", "grad_clip", "held_out",
+         "anneal")
 DIMS: dict[str, tuple[str, ...]] = {
     "config_style": ("nested", "flat"),
     "judged_metric": ("val_acc", "val_loss"),
@@ -68,6 +70,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "clip_mode": ("norm", "value"),
     "holdout_rows": ("tail", "head"),
     "holdout_size": ("rows100", "fifth"),
+    "anneal_shape": ("cosine", "linear"),
 }
 AT_STAKE: dict[str, tuple[str, ...]] = {
     "early_stopping": ("config_style", "judged_metric"),
@@ -82,16 +85,17 @@ AT_STAKE: dict[str, tuple[str, ...]] = {
     "best_so_far": ("log_naming", "judged_metric"),
     "grad_clip": ("config_style", "clip_mode"),
     "held_out": ("holdout_rows", "holdout_size"),
+    "anneal": ("config_style", "anneal_shape"),
 }
 PARAMS: dict[str, dict[str, float]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
                                      "resume": {}, "log_lr": {}, "report_test": {}, "report_best": {},
                                      "warmup": {"epochs": 3}, "eval_every": {"every": 3}, "log_progress": {},
                                      "best_so_far": {}, "grad_clip": {"threshold": 0.02},
-                                     "held_out": {}}  # as the oracle's twins
-SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every", "grad_clip")  # the config turns them on and off
+                                     "held_out": {}, "anneal": {}}  # as the oracle's twins
+SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every", "grad_clip", "anneal")  # the config turns them on and off
 EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7,
           "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10,
-          "grad_clip": 8, "held_out": 8}
+          "grad_clip": 8, "held_out": 8, "anneal": 8}
 CLIP_TOL = 0.25  # grad_clip: a run follows a twin within this share of the twins' gap (see the module docstring)
 PROGRESS_BATCH = 25  # log_progress: a batch size that divides the 500 training rows (no partial batch to count)
 MIN_BEST_EPOCHS = 5  # report_best: the shortest run the plan cuts the oracle's to (see best_horizon)
@@ -492,6 +496,33 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         implied["config_style"] = kinds["on"] is not None and off_ok
         implied["clip_mode"] = intent["clip_mode"] in kinds.values()
         notes.append(f"clipping followed: {kinds} (twins' gap {gap:.3g})")
+    elif kind == "anneal":
+        lr0, epochs = float(params["lr"]), EPOCHS["anneal"]
+        shapes_of = {"cosine": lambda e, t: lr0 * 0.5 * (1.0 + math.cos(math.pi * e / t)),
+                     "linear": lambda e, t: lr0 * (1.0 - e / t)}
+
+        def annealed(out: dict[str, Any]) -> str | None:
+            """The shape the logged rate follows to zero at the run's end or its last epoch (None: neither,
+            or training did not follow the rate)."""
+            log = out.get("log") or []
+            if [r.get("epoch") for r in log] != list(range(epochs)) or _same(log[1], olog[1], [names["train_loss"]]):
+                return None  # every epoch logged once, and the second epoch trained with another rate
+            for key in [k for k in log[0] if re.search(r"(^|[/_])(lr|learning_rate)$", k)]:
+                try:
+                    rates = [float(r[key]) for r in log]
+                except (KeyError, TypeError, ValueError):
+                    continue
+                for shape, rate in shapes_of.items():
+                    if any(all(math.isclose(rates[e], rate(e, t), rel_tol=1e-6, abs_tol=1e-12) for e in range(epochs))
+                           for t in (epochs, epochs - 1)):
+                        return shape
+            return None
+
+        shapes = {n: annealed(outputs.get(n, {})) for n in ("on", "alt")}
+        explicit = any(shapes.values())
+        implied["config_style"] = shapes["on"] is not None and off_ok
+        implied["anneal_shape"] = intent["anneal_shape"] in shapes.values()
+        notes.append(f"annealing seen: {shapes}")
     elif kind == "held_out":  # there is no "off": the eval moves to the held-out rows for good
         out = outputs.get("on", {})
         log, res = out.get("log") or [], out.get("results") or {}

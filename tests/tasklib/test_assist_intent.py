@@ -306,3 +306,21 @@ def test_a_held_out_split_carved_in_the_data_module_passes_and_other_evals_do_no
         assert text != files["train.py"]
         result = _judge("held_out", want, {**files, "train.py": text})
         assert not result["explicit"] and CHECKS.value(result, True) == 0.0, result
+
+
+def test_every_dimension_has_its_metric_and_its_ask_topics() -> None:
+    """A dimension added to the checks must be counted by metrics.py (else its instances would fail
+    there) and must have keywords the ask service matches questions by."""
+    from rdbench.tasklib.assist import intent_ask
+
+    metrics = load_module(TASK / "metrics.py")
+    assert tuple(metrics.DIMS) == tuple(CHECKS.DIMS)
+    assert all(intent_ask.KEYWORDS.get(dim) for dim in CHECKS.DIMS)
+    asking = load_module(TASK / "protected" / "asking.py")
+    topics = intent_ask.topics(list(CHECKS.DIMS))
+    for question, dim in (("Which rows go into the held-out split: the head or the tail?", "holdout_rows"),
+                          ("How big should the held-out split be?", "holdout_size"),
+                          ("Cosine or linear annealing?", "anneal_shape"),
+                          ("Should I keep the last checkpoint only?", "keep_last"),
+                          ("Should the resumed run replay the batch order exactly?", "exact_resume")):
+        assert asking.match(question, topics) == [dim], question

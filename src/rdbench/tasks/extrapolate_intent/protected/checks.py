@@ -498,8 +498,9 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         notes.append(f"clipping followed: {kinds} (twins' gap {gap:.3g})")
     elif kind == "anneal":
         lr0, epochs = float(params["lr"]), EPOCHS["anneal"]
-        shapes_of = {"cosine": lambda e, t: lr0 * 0.5 * (1.0 + math.cos(math.pi * e / t)),
-                     "linear": lambda e, t: lr0 * (1.0 - e / t)}
+
+        def anneal_rate(shape: str, e: int, t: int) -> float:
+            return lr0 * (0.5 * (1.0 + math.cos(math.pi * e / t)) if shape == "cosine" else 1.0 - e / t)
 
         def annealed(out: dict[str, Any]) -> str | None:
             """The shape the logged rate follows to zero at the run's end or its last epoch (None: neither,
@@ -512,9 +513,9 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
                     rates = [float(r[key]) for r in log]
                 except (KeyError, TypeError, ValueError):
                     continue
-                for shape, rate in shapes_of.items():
-                    if any(all(math.isclose(rates[e], rate(e, t), rel_tol=1e-6, abs_tol=1e-12) for e in range(epochs))
-                           for t in (epochs, epochs - 1)):
+                for shape in DIMS["anneal_shape"]:
+                    if any(all(math.isclose(rates[e], anneal_rate(shape, e, t), rel_tol=1e-6, abs_tol=1e-12)
+                               for e in range(epochs)) for t in (epochs, epochs - 1)):
                         return shape
             return None
 
@@ -527,7 +528,7 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         out = outputs.get("on", {})
         log, res = out.get("log") or [], out.get("results") or {}
         measured = ("train_loss", "val_loss", "val_acc")
-        twins = [(rows, size) for rows in DIMS["holdout_rows"] for size in DIMS["holdout_size"]]
+        held_splits = [(rows, size) for rows in DIMS["holdout_rows"] for size in DIMS["holdout_size"]]
 
         def reproduces(rows: str, size: str) -> bool:
             """Whether the run is the oracle's twin trained without, and evaluated on, that split."""
@@ -541,11 +542,11 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
             return all(_same(r, w, list(w)) for r, w in zip(log, want, strict=True)) and \
                 _same(res, want[-1], [names["val_loss"], names["val_acc"]])
 
-        matched = [twin for twin in twins if reproduces(*twin)]
-        explicit = bool(matched)
-        implied["holdout_rows"] = explicit and all(rows == intent["holdout_rows"] for rows, _ in matched)
-        implied["holdout_size"] = explicit and all(size == intent["holdout_size"] for _, size in matched)
-        notes.append(f"held-out split reproduced: {matched or 'none of the four'}")
+        reproduced = [split for split in held_splits if reproduces(*split)]
+        explicit = bool(reproduced)
+        implied["holdout_rows"] = explicit and all(rows == intent["holdout_rows"] for rows, _ in reproduced)
+        implied["holdout_size"] = explicit and all(size == intent["holdout_size"] for _, size in reproduced)
+        notes.append(f"held-out split reproduced: {reproduced or 'none of the four'}")
     return {"explicit": explicit, "implied": implied, "off_unchanged": off_ok, "notes": notes}
 
 

@@ -25,7 +25,8 @@ def _want(**over: str) -> dict[str, str]:
     return {"log_naming": "slash", "config_style": "nested", "judged_metric": "val_acc", "ckpt_dir": "checkpoints",
             "exact_resume": "exact", "lr_value": "scheduled", "test_once": "end_only", "keep_last": "keep_last",
             "warmup_decay": "after", "eval_records": "every_epoch", "progress_unit": "examples", "clip_mode": "norm",
-            "holdout_rows": "tail", "holdout_size": "rows100", "anneal_shape": "cosine", **over}
+            "holdout_rows": "tail", "holdout_size": "rows100", "anneal_shape": "cosine",
+            "step_agg": "mean", **over}
 
 
 def _project(want: dict[str, str], lr_decay: float = 0.9, kind: str | None = None) -> dict[str, str]:
@@ -53,13 +54,15 @@ STYLES = {"early_stopping": _want(config_style="flat", judged_metric="val_acc"),
           "best_so_far": _want(log_naming="slash", judged_metric="val_acc"),
           "grad_clip": _want(config_style="flat", clip_mode="value"),
           "held_out": _want(log_naming="underscore", holdout_rows="head", holdout_size="fifth"),
-          "anneal": _want(config_style="nested", anneal_shape="cosine")}
+          "anneal": _want(config_style="nested", anneal_shape="cosine"),
+          "log_grad_norm": _want(log_naming="underscore", step_agg="mean")}
 # and the other option of the dimensions whose option was once always the same
 CASES = [*((kind, want) for kind, want in sorted(STYLES.items())),
          ("resume", _want(config_style="flat", ckpt_dir="checkpoints", exact_resume="weights_only")),
          ("log_lr", _want(log_naming="slash", lr_value="base")),
          ("held_out", _want(log_naming="slash", holdout_rows="tail", holdout_size="rows100")),
-         ("anneal", _want(config_style="flat", anneal_shape="linear", log_naming="underscore"))]
+         ("anneal", _want(config_style="flat", anneal_shape="linear", log_naming="underscore")),
+         ("log_grad_norm", _want(log_naming="slash", step_agg="last"))]
 
 
 @pytest.mark.parametrize(("kind", "want"), CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(CASES)])
@@ -88,7 +91,7 @@ def test_clues_are_read_from_the_files_and_their_twins_admit_both_options() -> N
                               test_once="every_epoch", keep_last="keep_all", warmup_decay="from_start",
                               eval_records="eval_only", progress_unit="steps", exact_resume="weights_only",
                               lr_value="base", clip_mode="value", holdout_rows="head", holdout_size="fifth",
-                              anneal_shape="linear"), "warmup")):
+                              anneal_shape="linear", step_agg="last"), "warmup")):
         files = _project(want, kind=kind)
         read = intent.clues(files)
         assert all(read[dim] == {want[dim]} for dim in CHECKS.DIMS), read
@@ -217,6 +220,14 @@ VARIANTS: dict[str, list[tuple[dict[str, str], list[tuple[str, str]]]]] = {
         (_want(anneal_shape="linear"), [('(1.0 - epoch / cfg["epochs"])', '(1.0 - epoch / (cfg["epochs"] - 1))')]),
         (_want(anneal_shape="cosine"), [('0.5 * (1.0 + float(np.cos(np.pi * epoch / cfg["epochs"])))',
                                          '__import__("math").cos(__import__("math").pi * epoch / (2 * cfg["epochs"])) ** 2')])],
+    "log_grad_norm": [  # the root mean square of the epoch's norms; the weights' gradient only; the norm of
+        # the last step kept in a variable (np.linalg.norm over both parameters)
+        (_want(step_agg="mean"), [("float(np.mean(norms))", "float(np.sqrt(np.mean(np.square(norms))))")]),
+        (_want(step_agg="mean", log_naming="underscore"),
+         [(" + (grad.sum(axis=0) ** 2).sum())))", ")))"), ('"train_grad_norm"', '"grad_norm/train"'.replace("/", "_"))]),
+        (_want(step_agg="last"),
+         [("            norms.append(float(np.sqrt(((xb.T @ grad) ** 2).sum() + (grad.sum(axis=0) ** 2).sum())))\n",
+           "            norms = [float(np.linalg.norm(np.concatenate([(xb.T @ grad).ravel(), grad.sum(axis=0)])))]\n")])],
     "held_out": [  # the fifth as a fraction, the split by index arrays; the tail's 100 rows by their positions
         (_want(holdout_rows="head", holdout_size="fifth"),
          [("    n = len(x_all) // 5  # the held-out rows\n", "    n = int(0.2 * len(x_all))\n"),
@@ -324,3 +335,13 @@ def test_every_dimension_has_its_metric_and_its_ask_topics() -> None:
                           ("Should I keep the last checkpoint only?", "keep_last"),
                           ("Should the resumed run replay the batch order exactly?", "exact_resume")):
         assert asking.match(question, topics) == [dim], question
+
+
+def test_a_hedged_gradient_norm_is_not_rewarded() -> None:
+    want = _want(log_naming="slash", step_agg="mean")
+    files = _project(want)
+    both = intent.implementation("log_grad_norm", want, want).replace(
+        '        record["train/grad_norm"] = float(np.mean(norms))\n',
+        '        record["train/grad_norm"] = float(np.mean(norms))\n        record["train/grad_norm_last"] = norms[-1]\n')
+    result = _judge("log_grad_norm", want, {**files, "train.py": both})
+    assert result["explicit"] and result["implied"] == {"log_naming": False, "step_agg": False}, result

@@ -253,6 +253,10 @@ NOTES = {
                                "straight line.",
                      "linear": "When we anneal a learning rate it is always a straight line to zero (as in the BERT "
                                "recipes), never a cosine."},
+    "step_agg": {"mean": "A per-step quantity (a loss, a norm) goes into an epoch's record as its mean over the "
+                         "epoch's steps.",
+                 "last": "A per-step quantity (a loss, a norm) goes into an epoch's record as its value at the "
+                         "epoch's last step."},
     "progress_unit": {"examples": "Curves are plotted against the number of examples seen, never steps (batch sizes "
                                   "differ between runs).",
                       "steps": "Curves are plotted against optimiser steps, as in the papers we compare with."},
@@ -300,6 +304,9 @@ TWINS = f"""            for mode, (tw, tb) in twins.items():
                 tw -= lr * gw
                 tb -= lr * gb
 """
+
+
+GRAD_NORM = "            norms.append(float(np.sqrt(((xb.T @ grad) ** 2).sum() + (grad.sum(axis=0) ** 2).sum())))\n"
 
 
 def _augment(style: str) -> str:
@@ -486,6 +493,12 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
                         + ('            lr = cfg["lr"] * 0.5 * (1.0 + float(np.cos(np.pi * epoch / cfg["epochs"])))'
                            if options["anneal_shape"] == "cosine" else
                            '            lr = cfg["lr"] * (1.0 - epoch / cfg["epochs"])'))
+    elif kind == "log_grad_norm":  # the global L2 norm of each step's gradient, per epoch its mean or last
+        key = {"slash": "train/grad_norm", "underscore": "train_grad_norm"}.get(options["log_naming"], "grad_norm")
+        edits.append(("        total = 0.0\n", "        total = 0.0\n        norms = []\n"))
+        edits.append((UPDATE, GRAD_NORM + UPDATE))
+        code["epoch"] = f'        record["{key}"] = ' + ("float(np.mean(norms))" if options["step_agg"] == "mean"
+                                                       else "norms[-1]")
     elif kind == "held_out":  # a held-out split carved from the training rows, the eval on it
         n = "100" if options["holdout_size"] == "rows100" else "len(x_all) // 5"
         carve = ("x_all[-n:], y_all[-n:], x_all[:-n], y_all[:-n]" if options["holdout_rows"] == "tail" else
@@ -509,7 +522,12 @@ def implementation(kind: str | None, style: dict[str, str], options: dict[str, s
             code["setup"] = "    twins = {mode: (w.copy(), b.copy()) for mode in (\"norm\", \"value\")}"
             code["epoch"] = ("        for mode, (tw, tb) in twins.items():\n"
                              '            record[f"_oracle/{mode}_val_loss"] = evaluate(tw, tb, splits["val"])[0]')
-            edits.append((UPDATE, UPDATE + TWINS))
+            # and the gradient norm of every step, whose epoch mean and last value a request to log
+            # it is told apart by
+            edits.append(("        total = 0.0\n", "        total = 0.0\n        norms = []\n"))
+            edits.append((UPDATE, GRAD_NORM + UPDATE + TWINS))
+            code["epoch"] += ('\n        record["_oracle/grad_norm_mean"] = float(np.mean(norms))'
+                              '\n        record["_oracle/grad_norm_last"] = norms[-1]')
     logs_lr = kind in LR_LOGGED if lr_logged is None else lr_logged
     text = TRAIN.replace("{AUGMENT}", _augment(style["config_style"])).replace("{START}", start)
     text = text.replace("{LRKEY}", f', "{names["train_lr"]}": lr' if logs_lr else "")
@@ -657,6 +675,7 @@ REQUESTS = {
     "best_so_far": '"also log the best validation score so far in every record"',
     "grad_clip": '"clip the gradients" (config option `grad_clip`, with a `threshold`)',
     "held_out": '"make the eval use a held-out split"',
+    "log_grad_norm": '"also log the gradient norm"',
     "anneal": '"anneal the learning rate to zero over the run instead of decaying it every epoch" (config option '
               '`anneal`)',
 }
@@ -681,5 +700,7 @@ TEXTBOOK: dict[str, dict[str, str]] = {
     "grad_clip": {"config_style": "flat", "clip_mode": "norm"},  # as torch's clip_grad_norm_
     # the last fifth of the training rows, unshuffled (as Keras's validation_split=0.2 takes them)
     "held_out": {"holdout_rows": "tail", "holdout_size": "fifth"},
-    "anneal": {"config_style": "flat", "anneal_shape": "cosine"},  # as torch's CosineAnnealingLR(T_max=epochs)
+    "anneal": {"config_style": "flat", "anneal_shape": "cosine"},
+    # a bare "grad_norm" of the last step (the norm computed in the loop, logged after it)
+    "log_grad_norm": {"log_naming": "bare", "step_agg": "last"},  # as torch's CosineAnnealingLR(T_max=epochs)
 }

@@ -28,6 +28,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {  # one-word synonyms; a question naming
     # the batch order would name two topics)
     "holdout_rows": ("head", "tail", "oldest", "newest", "recent", "contiguous"),
     "holdout_size": ("size", "big", "large", "fraction", "fifth", "proportion", "percent"),
+    "step_agg": ("mean", "average", "averaged", "aggregate", "aggregated"),
     "anneal_shape": ("shape", "cosine", "linear", "anneal", "annealing", "annealed", "curve"),
 }
 SAID: dict[str, dict[str, str]] = {  # answers for options that no sentence of the notes states

@@ -94,7 +94,7 @@ def draw(rng: random.Random, checks: ModuleType) -> tuple[str, dict[str, str]]:
     want.update(warmup_decay=rng.choice(["after", "from_start"]), eval_records=rng.choice(["every_epoch", "eval_only"]),
                 progress_unit=rng.choice(["examples", "steps"]), clip_mode=rng.choice(["norm", "value"]))
     want.update(holdout_rows=rng.choice(["tail", "head"]), holdout_size=rng.choice(["rows100", "fifth"]),
-                anneal_shape=rng.choice(["cosine", "linear"]))
+                anneal_shape=rng.choice(["cosine", "linear"]), step_agg=rng.choice(["mean", "last"]))
     return kind, want
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 DIMS = ("config_style", "judged_metric", "log_naming", "ckpt_dir", "exact_resume", "lr_value", "test_once",
         "keep_last", "warmup_decay", "eval_records",
-        "progress_unit", "clip_mode", "holdout_rows", "holdout_size", "anneal_shape")  # protected/checks.py's DIMS
+        "progress_unit", "clip_mode", "holdout_rows", "holdout_size", "anneal_shape",
+        "step_agg")  # protected/checks.py's DIMS
 
 
 def metrics(results: list[dict[str, Any]]) -> dict[str, float]:

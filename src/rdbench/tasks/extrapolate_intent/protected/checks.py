@@ -26,6 +26,7 @@ Kinds and what is at stake in them (the dimensions whose intended option the pro
 | best_so_far | every record carries the best validation score up to its epoch | log_naming; judged_metric |
 | grad_clip | training with the threshold follows the oracle's twin clipped by norm or by value | config_style; clip_mode: norm, value |
 | anneal | the logged rate starts at the configured one and is annealed to zero by the run's end, and training follows it | config_style; anneal_shape: cosine, linear |
+| log_grad_norm | every record carries the gradient's norm: the epoch's mean over its steps or its last step's, within a tolerance | log_naming; step_agg: mean, last |
 | held_out | the run is one of the oracle's held-out twins: trained on the training rows less a held-out split and evaluated on that split (rows never trained on) | holdout_rows: tail, head; holdout_size: rows100, fifth |
 
 The checks of the later kinds judge behaviour within tolerances, not a formula: any ramp of the
@@ -54,7 +55,7 @@ from typing import Any
 
 KINDS = ("early_stopping", "log_lr", "resume", "report_test", "checkpoint_every", "report_best", "warmup",
          "eval_every", "log_progress", "best_so_far", "grad_clip", "held_out",
-         "anneal")
+         "anneal", "log_grad_norm")
 DIMS: dict[str, tuple[str, ...]] = {
     "config_style": ("nested", "flat"),
     "judged_metric": ("val_acc", "val_loss"),
@@ -71,6 +72,7 @@ DIMS: dict[str, tuple[str, ...]] = {
     "holdout_rows": ("tail", "head"),
     "holdout_size": ("rows100", "fifth"),
     "anneal_shape": ("cosine", "linear"),
+    "step_agg": ("mean", "last"),
 }
 AT_STAKE: dict[str, tuple[str, ...]] = {
     "early_stopping": ("config_style", "judged_metric"),
@@ -86,16 +88,18 @@ AT_STAKE: dict[str, tuple[str, ...]] = {
     "grad_clip": ("config_style", "clip_mode"),
     "held_out": ("holdout_rows", "holdout_size"),
     "anneal": ("config_style", "anneal_shape"),
+    "log_grad_norm": ("log_naming", "step_agg"),
 }
 PARAMS: dict[str, dict[str, float]] = {"early_stopping": {"patience": 3}, "checkpoint_every": {"every": 2},
                                      "resume": {}, "log_lr": {}, "report_test": {}, "report_best": {},
                                      "warmup": {"epochs": 3}, "eval_every": {"every": 3}, "log_progress": {},
                                      "best_so_far": {}, "grad_clip": {"threshold": 0.02},
-                                     "held_out": {}, "anneal": {}}  # as the oracle's twins
+                                     "held_out": {}, "anneal": {}, "log_grad_norm": {}}  # as the oracle's twins
 SWITCHED = ("early_stopping", "resume", "checkpoint_every", "warmup", "eval_every", "grad_clip", "anneal")  # the config turns them on and off
 EPOCHS = {"early_stopping": 30, "log_lr": 8, "resume": 10, "report_test": 8, "checkpoint_every": 7,
           "report_best": 24, "warmup": 8, "eval_every": 8, "log_progress": 6, "best_so_far": 10,
-          "grad_clip": 8, "held_out": 8, "anneal": 8}
+          "grad_clip": 8, "held_out": 8, "anneal": 8, "log_grad_norm": 8}
+NORM_TOL = 0.5  # log_grad_norm: a logged norm follows the epoch mean or last step within this share of their gap
 CLIP_TOL = 0.25  # grad_clip: a run follows a twin within this share of the twins' gap (see the module docstring)
 PROGRESS_BATCH = 25  # log_progress: a batch size that divides the 500 training rows (no partial batch to count)
 MIN_BEST_EPOCHS = 5  # report_best: the shortest run the plan cuts the oracle's to (see best_horizon)
@@ -451,6 +455,24 @@ def judge(kind: str, intent: dict[str, str], outputs: dict[str, dict[str, Any]],
         implied["config_style"] = kept["on"] is not None and off_ok
         implied["eval_records"] = intent["eval_records"] in kept.values()
         notes.append(f"epochs logged: {kept}")
+    elif kind == "log_grad_norm":
+        log = outputs.get("on", {}).get("log") or []
+        off_ok = _same_log(log, olog, base_names)
+        series = _new_series(log, base_names) if off_ok else {}
+        refs = {agg: [float(r[f"_oracle/grad_norm_{agg}"]) for r in olog] for agg in DIMS["step_agg"]}
+
+        def apart(a: list[float], b: list[float]) -> float:
+            """The largest gap between two per-epoch series, relative to the epoch's mean norm."""
+            return max(abs(x - y) / m for x, y, m in zip(a, b, refs["mean"], strict=True))
+
+        gap = apart(refs["mean"], refs["last"])
+        fits = {key: {agg for agg in DIMS["step_agg"] if apart(values, refs[agg]) <= NORM_TOL * gap}
+                for key, values in series.items()}  # NaN compares false: no fit
+        fits = {key: aggs for key, aggs in fits.items() if aggs}
+        explicit = bool(fits)
+        implied["step_agg"] = explicit and set().union(*fits.values()) == {intent["step_agg"]}
+        implied["log_naming"] = explicit and len(series) == 1 and _named(next(iter(series)), intent["log_naming"])
+        notes.append(f"added keys matched: {fits} (gap between the epoch mean and the last step {gap:.3g})")
     elif kind in ("log_progress", "best_so_far"):
         log = outputs.get("on", {}).get("log") or []
         off_ok = _same_log(log, olog, base_names)

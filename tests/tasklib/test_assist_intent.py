@@ -332,6 +332,8 @@ def test_every_dimension_has_its_metric_and_its_ask_topics() -> None:
     for question, dim in (("Which rows go into the held-out split: the head or the tail?", "holdout_rows"),
                           ("How big should the held-out split be?", "holdout_size"),
                           ("Cosine or linear annealing?", "anneal_shape"),
+                          ("Should the logged gradient norm be the epoch's average?", "step_agg"),
+                          ("Clip by the norm or by value?", "clip_mode"),
                           ("Should I keep the last checkpoint only?", "keep_last"),
                           ("Should the resumed run replay the batch order exactly?", "exact_resume")):
         assert asking.match(question, topics) == [dim], question

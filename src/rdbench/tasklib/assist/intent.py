@@ -7,8 +7,11 @@ metric keys written ``val/acc`` or ``val_acc`` (``log_naming``), optional featur
 section ``{"augment": {"enabled": ...}}`` or flat keys ``"augment": ..., "augment_noise": ...``
 (``config_style``), and notes that say how runs are judged, where checkpoints go, whether resumed runs
 must be exact, when the test split is looked at, which checkpoints to keep, where the schedule of a
-warm-up starts, which epochs the log keeps and what curves are plotted against. Those are the clues. The project of a warm-up request
-logs its learning rate every epoch (:data:`LR_LOGGED`), so that the schedule shows in the log.
+warm-up starts, which epochs the log keeps, what curves are plotted against, which rows and how many a
+held-out split takes, how a rate is annealed and how a per-step quantity enters an epoch's record.
+Those are the clues. The project of a warm-up or annealing request logs its learning rate every epoch
+(:data:`LR_LOGGED`), so that the schedule shows in the log; the project of a held-out request
+(:data:`POOLED`) has no validation split and evaluates on its training rows (``DATA_POOLED``).
 
 An implementation of a request is the project's ``train.py`` with code at five places (setup, the
 epoch's rate, the epoch's record, after the record is logged, the final results; evaluating every few

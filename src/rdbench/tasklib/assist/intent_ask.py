@@ -23,7 +23,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {  # one-word synonyms; a question naming
     "warmup_decay": ("warmup", "warm_up", "ramp"),
     "eval_records": ("skipped", "skip", "evaluated", "unevaluated"),
     "progress_unit": ("progress", "steps", "examples", "count"),
-    "clip_mode": ("clipping", "clip", "clipped", "norm"),
+    "clip_mode": ("clipping", "clip", "clipped"),  # not "norm": a question about logging the gradient norm
     # not "first"/"last"/"many"/"order" (a question about keeping the last checkpoints, how many, or
     # the batch order would name two topics)
     "holdout_rows": ("head", "tail", "oldest", "newest", "recent", "contiguous"),

@@ -26,13 +26,14 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from rdbench.sandbox.limits import sigkill_until_empty
 
 log = logging.getLogger(__name__)
 
@@ -161,14 +162,7 @@ def kill_cgroup(path: Path) -> None:
     with contextlib.suppress(OSError):
         if (path / "cgroup.kill").exists():
             (path / "cgroup.kill").write_text("1")
-    for _ in range(100):
-        pids = _cgroup_pids(path)
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.01)
+    sigkill_until_empty(lambda: _cgroup_pids(path), tries=100)
 
 
 @dataclass

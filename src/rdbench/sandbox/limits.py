@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,19 @@ def _cgroup_cpu_s(path: Path, v2: bool) -> float | None:
         return int((path / "cpuacct.usage").read_text()) / 1e9
     except (OSError, ValueError):
         return None
+
+
+def sigkill_until_empty(pids: Callable[[], list[int]], tries: int) -> None:
+    """SIGKILL every pid ``pids()`` lists, again every 10 ms, until it lists none (or ``tries`` rounds:
+    a fork between reading and killing is caught by the next round)."""
+    for _ in range(tries):
+        found = pids()
+        if not found:
+            return
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.01)
 
 
 @dataclass(frozen=True)
@@ -214,14 +228,7 @@ class CgroupLimits:
         if "unified" in self.dirs and (self.dirs["unified"] / "cgroup.kill").exists():
             self._write("unified", "cgroup.kill", 1)
         self.freeze(False)
-        for _ in range(50):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
+        sigkill_until_empty(self.pids, tries=50)
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds the sandbox's processes have used (None where no cgroup counts them)."""
